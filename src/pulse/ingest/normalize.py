@@ -1,0 +1,290 @@
+"""Validate and normalise raw messages into store rows, set-based, in an in-memory DuckDB.
+
+Every entry point (HTTP batch, JSON Lines, CSV, Parquet) hands over the same thing: a table of
+`(n, line)` where `line` is one message as JSON text and `n` its position (message index or file
+line). One SQL pass checks the contract of `contract.py` and produces the rows of the three
+store tables. DuckDB is used here only as a fast, vectorised JSON engine; the store may be
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from pulse.ingest.contract import (
+    ENUMS,
+    MESSAGE_TYPES,
+    PLAN_EVENTS,
+    PROPERTY_COLUMNS,
+    RANGES,
+    REQUIRED,
+    TRAIT_EVENTS,
+    RejectedBatch,
+    Rejection,
+)
+
+MAX_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Rows ready for the store: events, trait history and entity first-seen times."""
+
+    events: pa.Table
+    traits: pa.Table
+    entities: pa.Table
+
+    @property
+    def count(self) -> int:
+        return self.events.num_rows
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(_quote(v) for v in values) + ")"
+
+
+def _json_struct(fields: dict[str, str]) -> str:
+    return _quote(json.dumps(fields))
+
+
+ENVELOPE_STRUCT = _json_struct(
+    {
+        "type": "VARCHAR",
+        "messageId": "VARCHAR",
+        "timestamp": "VARCHAR",
+        "userId": "VARCHAR",
+        "groupId": "VARCHAR",
+        "event": "VARCHAR",
+        "properties": "JSON",
+        "traits": "JSON",
+    }
+)
+PROPERTY_STRUCT = _json_struct({c.prop: c.json_type for c in PROPERTY_COLUMNS})
+
+
+def _error_cases() -> str:
+    """One CASE branch per rule; the first failing rule names the field."""
+    cases = [
+        ("NOT valid", "$", "is not valid JSON"),
+        ("m IS NULL", "$", "must be a JSON object"),
+        ("type IS NULL", "type", "is required"),
+        (f"type NOT IN {_in_list(MESSAGE_TYPES)}", "type", "must be one of track, identify, group"),
+        ("message_id IS NULL OR message_id = ''", "messageId", "is required"),
+        ("ts_text IS NULL", "timestamp", "is required"),
+        ("ts IS NULL", "timestamp", "must be an ISO-8601 date-time"),
+        ("type = 'identify' AND user_id IS NULL", "userId", "is required for identify"),
+        ("type = 'group' AND group_id IS NULL", "groupId", "is required for group"),
+        ("type = 'track' AND coalesce(event, '') = ''", "event", "is required for track"),
+        (
+            "type = 'track' AND user_id IS NULL AND group_id IS NULL",
+            "userId",
+            "is required for track unless groupId is given",
+        ),
+        (
+            "properties IS NOT NULL AND json_type(properties) NOT IN ('OBJECT', 'NULL')",
+            "properties",
+            "must be an object",
+        ),
+        (
+            "traits IS NOT NULL AND json_type(traits) NOT IN ('OBJECT', 'NULL')",
+            "traits",
+            "must be an object",
+        ),
+    ]
+    for col in PROPERTY_COLUMNS:
+        if col.json_type == "VARCHAR":
+            continue
+        kind = "a boolean" if col.json_type == "BOOLEAN" else "a number"
+        raw = f"json_type(properties, {_quote('$.' + col.prop)})"
+        cases.append(
+            (
+                f"type = 'track' AND coalesce({raw}, 'NULL') <> 'NULL' AND p.{col.prop} IS NULL",
+                f"properties.{col.prop}",
+                f"must be {kind}",
+            )
+        )
+    for event, props in REQUIRED.items():
+        for prop in props:
+            value = "partner_id" if prop == "partner_id" else f"p.{_prop_ident(prop)}"
+            cases.append(
+                (
+                    f"event = {_quote(event)} AND {value} IS NULL",
+                    f"properties.{prop}",
+                    f"is required for {event}",
+                )
+            )
+    for key, allowed in ENUMS.items():
+        prop, event = key.split("@")
+        cases.append(
+            (
+                f"event = {_quote(event)} AND p.{prop} NOT IN {_in_list(allowed)}",
+                f"properties.{prop}",
+                "must be one of " + ", ".join(allowed),
+            )
+        )
+    for key, (low, high) in RANGES.items():
+        prop, event = key.split("@")
+        cases.append(
+            (
+                f"event = {_quote(event)} AND NOT p.{prop} BETWEEN {low} AND {high}",
+                f"properties.{prop}",
+                f"must be between {low:g} and {high:g}",
+            )
+        )
+    branches = "\n".join(
+        f"    WHEN {cond} THEN {_quote(field + '|' + msg)}" for cond, field, msg in cases
+    )
+    return f"CASE\n{branches}\n  END"
+
+
+def _prop_ident(prop: str) -> str:
+    return '"to"' if prop == "to" else prop
+
+
+PARSE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE parsed AS
+WITH j AS (
+  SELECT n, json_valid(line) AS valid, line FROM raw
+), m AS (
+  SELECT n, valid,
+    CASE WHEN valid AND json_type(line) = 'OBJECT'
+         THEN json_transform(line, {ENVELOPE_STRUCT}) END AS m
+  FROM j
+), f AS (
+  SELECT n, valid, m,
+    m.type AS type, m.messageId AS message_id, m.timestamp AS ts_text,
+    try_cast(m.timestamp AS TIMESTAMPTZ) AS ts,
+    nullif(m.userId, '') AS user_id, nullif(m.groupId, '') AS group_id, m.event AS event,
+    m.properties AS properties, m.traits AS traits
+  FROM m
+)
+SELECT *,
+  CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
+       THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
+  coalesce(
+    CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
+         THEN nullif(properties ->> '$.partner_id', '') END,
+    CASE WHEN type = 'track' THEN group_id END) AS partner_id
+FROM f
+"""
+
+ERRORS_SQL = f"""
+SELECT n, error FROM (SELECT n, {_error_cases()} AS error FROM parsed)
+WHERE error IS NOT NULL ORDER BY n LIMIT {MAX_REPORTED}
+"""
+
+_money = ("amount", "mrr")
+_promoted = ",\n  ".join(
+    (
+        f"CAST(p.{_prop_ident(c.prop)} AS {c.sql_type}) AS {c.name}"
+        if c.name != "partner_id" and c.name != "currency"
+        else (
+            "partner_id"
+            if c.name == "partner_id"
+            else "CASE WHEN p.amount IS NOT NULL OR p.mrr IS NOT NULL "
+            "THEN upper(coalesce(p.currency, 'USD')) END AS currency"
+        )
+    )
+    for c in PROPERTY_COLUMNS
+)
+
+EVENTS_SQL = f"""
+SELECT message_id, type, CASE WHEN type = 'track' THEN event END AS event,
+  user_id, group_id, ts, CAST($received_at AS TIMESTAMPTZ) AS received_at,
+  {_promoted},
+  CAST(CASE WHEN type = 'track' THEN properties ELSE traits END AS VARCHAR) AS payload
+FROM parsed
+QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) = 1
+ORDER BY n
+"""
+
+_trait_events = " UNION ALL ".join(
+    f"SELECT {_quote(ev)} AS event, {_quote(entity)} AS entity, {_quote(trait)} AS name, "
+    f"{_quote(value) if value is not None else 'NULL'} AS fixed"
+    for ev, (entity, trait, value) in TRAIT_EVENTS.items()
+)
+
+TRAITS_SQL = f"""
+WITH msgs AS (
+  SELECT * FROM parsed QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) = 1
+), entity_traits AS (
+  SELECT CASE WHEN msgs.type = 'identify' THEN 'customer'
+              ELSE coalesce(msgs.traits ->> '$.entity', 'partner') END AS entity,
+         CASE WHEN msgs.type = 'identify' THEN msgs.user_id ELSE msgs.group_id END AS entity_id,
+         e.key AS name,
+         CASE WHEN e.type = 'VARCHAR' THEN e.value ->> '$'
+              WHEN e.type = 'NULL' THEN NULL ELSE CAST(e.value AS VARCHAR) END AS value,
+         msgs.ts, msgs.message_id
+  FROM msgs, json_each(msgs.traits) AS e
+  WHERE msgs.type IN ('identify', 'group') AND json_type(msgs.traits) = 'OBJECT'
+    AND NOT (msgs.type = 'group' AND e.key = 'entity')
+), membership AS (
+  SELECT 'customer', user_id, 'partner_id', group_id, ts, message_id FROM msgs
+  WHERE type = 'group' AND user_id IS NOT NULL
+    AND coalesce(traits ->> '$.entity', 'partner') = 'partner'
+), lifecycle AS (
+  SELECT r.entity, CASE WHEN r.entity = 'customer' THEN msgs.user_id ELSE msgs.partner_id END,
+         r.name, coalesce(r.fixed, msgs.p."to"), msgs.ts, msgs.message_id
+  FROM msgs JOIN ({_trait_events}) AS r ON msgs.event = r.event
+  WHERE msgs.type = 'track'
+), plans AS (
+  SELECT 'customer', user_id, 'plan_id', p.plan_id, ts, message_id FROM msgs
+  WHERE type = 'track' AND event IN {_in_list(PLAN_EVENTS)}
+    AND user_id IS NOT NULL AND p.plan_id IS NOT NULL
+)
+SELECT * FROM (
+  SELECT * FROM entity_traits UNION ALL SELECT * FROM membership
+  UNION ALL SELECT * FROM lifecycle UNION ALL SELECT * FROM plans
+) WHERE entity_id IS NOT NULL
+"""
+
+ENTITIES_SQL = """
+WITH seen AS (
+  SELECT 'customer' AS entity, user_id AS entity_id, ts FROM parsed WHERE user_id IS NOT NULL
+  UNION ALL
+  SELECT 'partner', partner_id, ts FROM parsed WHERE partner_id IS NOT NULL
+  UNION ALL
+  SELECT coalesce(traits ->> '$.entity', 'partner'), group_id, ts FROM parsed WHERE type = 'group'
+)
+SELECT entity, entity_id, min(ts) AS first_seen FROM seen GROUP BY entity, entity_id
+"""
+
+
+def new_engine() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB used as the JSON engine; UTC so offset-less timestamps mean UTC."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def normalize(
+    con: duckdb.DuckDBPyConnection,
+    raw: pa.Table,
+    received_at: datetime,
+    where: str = "message",
+) -> Normalized:
+    """Check every message of `raw` (columns n, line); raise RejectedBatch or return store rows."""
+    con.register("raw", raw)
+    try:
+        con.execute(PARSE_SQL)
+        errors = con.execute(ERRORS_SQL).fetchall()
+        if errors:
+            rejections = [
+                Rejection(int(n), *str(error).split("|", 1)) for n, error in errors
+            ]
+            raise RejectedBatch(rejections, where)
+        events = con.sql(EVENTS_SQL, params={"received_at": received_at}).to_arrow_table()
+        traits = con.sql(TRAITS_SQL).to_arrow_table()
+        entities = con.sql(ENTITIES_SQL).to_arrow_table()
+    finally:
+        con.unregister("raw")
+    return Normalized(events, traits, entities)

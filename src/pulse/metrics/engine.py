@@ -1,0 +1,429 @@
+"""Evaluating catalog metrics: windows, comparison, breakdowns and series (SPEC §2).
+
+Every metric is computed for a list of contiguous spans in one pass: the comparison window and
+the window itself, or the buckets of a series. Flows are assigned to spans by their timestamp,
+stocks are read at each span's end (or start), balances are running sums; ratios, derivations
+and growth combine the frames of the metrics they name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from pulse.metrics.catalog import (
+    Balance,
+    Catalog,
+    Derived,
+    Flow,
+    MOVEMENTS,
+    Growth,
+    Metric,
+    Movements,
+    Ratio,
+    Ref,
+    Stock,
+    safe_div,
+)
+from pulse.metrics.source import Source, local_time
+from pulse.metrics.windows import (
+    Grain,
+    Span,
+    Window,
+    buckets,
+    instant,
+    parse_window,
+    window_span,
+)
+from pulse.store.store import Store
+
+PARTNER_DIMS = {"partner_kind": "kind", "tier": "program_tier"}
+CUSTOMER_DIMS = {"plan": "plan_id", "channel": "channel", "status": "status", "platform": "platform"}
+FACT_DIMS = {"partner": "partner_id", "style": "style_id", "experience": "experience_id"}
+DIMENSIONS = (*FACT_DIMS, *PARTNER_DIMS, *CUSTOMER_DIMS)
+_TRUNCATE = {"day": "D", "week": "W", "month": "M"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question to the catalog, as the CLI and API take it."""
+
+    metric: str
+    as_of: date
+    window: str = "last_30d"
+    partner: str | None = None
+    by: str | None = None
+    series: Grain | None = None
+    cumulative: bool = False
+    tz: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one evaluation runs: spans in order, the breakdown, and the partner filter."""
+
+    spans: tuple[Span, ...]
+    dim: str | None
+    partner: str | None
+
+
+class Engine:
+    """Evaluates metrics of one catalog against one store."""
+
+    def __init__(self, store: Store, catalog: Catalog, currency: str = "USD") -> None:
+        self.store = store
+        self.catalog = catalog
+        self.currency = currency
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def evaluate(self, query: Query) -> dict[str, Any]:
+        """The JSON answer of SPEC §2 for one query (see README for the shape)."""
+        metric = self.catalog.get(query.metric)
+        if query.by is not None and query.by not in metric.dims:
+            allowed = ", ".join(metric.dims) or "none"
+            raise ValueError(f"by: {metric.id} has no dimension {query.by!r} (allowed: {allowed})")
+        window = parse_window(query.window, query.as_of)
+        previous = window.previous()
+        src = Source(self.store, query.tz, self.currency, instant(window.end + timedelta(1), query.tz))
+        spans = (window_span(previous, query.tz), window_span(window, query.tz))
+        totals = self._frame(src, metric, Plan(spans, None, query.partner))
+        value, prior = _value(totals, 1), _value(totals, 0)
+        answer: dict[str, Any] = {
+            "metric": metric.id,
+            "label": metric.label,
+            "window": window.as_dict(),
+            "previous_window": previous.as_dict(),
+            "as_of": query.as_of.isoformat(),
+            "value": _clean(value),
+            "previous": _clean(prior),
+            "change_pct": _clean(change_pct(value, prior)),
+            "status": metric.health.status(value, window.days) if metric.health else None,
+            "unit": metric.unit,
+        }
+        if query.by is not None:
+            answer["by"] = query.by
+            answer["rows"] = self._rows(src, metric, Plan(spans, query.by, query.partner), window)
+        if query.series is not None:
+            answer["series"] = self._series(src, metric, query, window)
+        return answer
+
+    # -- shaping ----------------------------------------------------------------------------------
+
+    def _rows(self, src: Source, metric: Metric, plan: Plan, window: Window) -> list[dict[str, Any]]:
+        frame = self._frame(src, metric, plan)
+        rows = []
+        for key, group in frame.groupby("dim", dropna=False, sort=False):
+            value, prior = _value(group, 1), _value(group, 0)
+            rows.append(
+                {
+                    "key": None if _missing(key) else key,
+                    "value": _clean(value),
+                    "previous": _clean(prior),
+                    "change_pct": _clean(change_pct(value, prior)),
+                    "status": metric.health.status(value, window.days) if metric.health else None,
+                }
+            )
+        rows.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0), str(r["key"])))
+        return rows
+
+    def _series(
+        self, src: Source, metric: Metric, query: Query, window: Window
+    ) -> list[dict[str, Any]]:
+        assert query.series is not None
+        spans = tuple(buckets(window, query.series, query.tz))
+        frame = self._frame(src, metric, Plan(spans, None, query.partner))
+        values = [_value(frame, i) for i in range(len(spans))]
+        if query.cumulative and isinstance(metric.compute, Flow):
+            running, total = [], 0.0
+            for v in values:
+                total += v or 0.0
+                running.append(total)
+            values = list(running)
+        return [
+            {"period": s.key.date().isoformat(), "start": s.first.isoformat(),
+             "end": s.last.isoformat(), "value": _clean(v)}
+            for s, v in zip(spans, values, strict=True)
+        ]
+
+    # -- frames: span, dim, value -----------------------------------------------------------------
+
+    def _frame(self, src: Source, metric: Metric, plan: Plan, at: str = "end") -> pd.DataFrame:
+        compute = metric.compute
+        if isinstance(compute, Flow):
+            return self._flow(src, compute, plan)
+        if isinstance(compute, Stock):
+            return self._stock(src, compute, plan, at)
+        if isinstance(compute, Balance):
+            return self._balance(src, compute, plan, at)
+        if isinstance(compute, Ratio):
+            return self._combine(
+                src, (compute.numerator, compute.denominator), plan,
+                lambda values, _days: _scaled(safe_div(values[0], values[1]), compute.scale),
+            )
+        if isinstance(compute, Derived):
+            return self._combine(src, compute.inputs, plan, compute.formula)
+        if isinstance(compute, Growth):
+            return self._growth(src, compute, plan)
+        if isinstance(compute, Movements):
+            return self._movements(src, compute, plan)
+        raise TypeError(f"{metric.id}: unknown compute {compute!r}")
+
+    def _ref(self, src: Source, ref: Ref, plan: Plan) -> pd.DataFrame:
+        return self._frame(src, self.catalog.get(ref.id), plan, ref.at)
+
+    def _combine(self, src: Source, refs: tuple[Ref, ...], plan: Plan, formula: Any) -> pd.DataFrame:
+        frames = [self._ref(src, ref, plan).set_index(["span", "dim"])["value"] for ref in refs]
+        joined = pd.concat(frames, axis=1, keys=range(len(frames)))
+        index = pd.MultiIndex.from_product(
+            [range(len(plan.spans)), _dims(joined, plan)], names=["span", "dim"]
+        )
+        joined = joined.reindex(index)
+        for position, ref in enumerate(refs):
+            if isinstance(self.catalog.get(ref.id).compute, ADDITIVE):
+                joined[position] = joined[position].fillna(0.0)  # no facts means zero
+        out = []
+        for (span_index, dim), row in joined.iterrows():
+            values = [None if _missing(v) else float(v) for v in row.tolist()]
+            out.append((span_index, dim, formula(values, plan.spans[span_index].days)))
+        return pd.DataFrame(out, columns=["span", "dim", "value"])
+
+    def _growth(self, src: Source, growth: Growth, plan: Plan) -> pd.DataFrame:
+        first = plan.spans[0]
+        extended = Plan((first.preceding(src.tz), *plan.spans), plan.dim, plan.partner)
+        base = self._ref(src, growth.of, extended)
+        out = []
+        for dim in _dims(base, plan):
+            for i in range(len(plan.spans)):
+                prior = _value(base, i, dim)
+                out.append((i, dim, change_pct(_value(base, i + 1, dim), prior)))
+        return pd.DataFrame(out, columns=["span", "dim", "value"])
+
+    def _movements(self, src: Source, movements: Movements, plan: Plan) -> pd.DataFrame:
+        stock = self.catalog.get(movements.stock.id).compute
+        assert isinstance(stock, Stock)
+        facts = self._scoped(stock.facts(src), plan)
+        key = movements.key
+        moments = ibis.memtable(
+            {
+                "span_index": [i for i in range(len(plan.spans)) for _ in (0, 1)],
+                "edge": [edge for _ in plan.spans for edge in ("start", "end")],
+                "moment": [m for s in plan.spans for m in (s.start, s.end)],
+            }
+        )
+        joined = facts.join(
+            moments,
+            (facts.valid_from < moments.moment)
+            & (facts.valid_to.isnull() | (facts.valid_to >= moments.moment)),
+        )
+        levels = self._fetch_plain(
+            joined.group_by("span_index", "edge", key).aggregate(value=joined.value.sum())
+        )
+        paying = facts.filter(facts.value > 0)
+        first_paid = self._fetch_plain(
+            paying.group_by(key).aggregate(first=paying.valid_from.min())
+        )
+        firsts = dict(zip(first_paid[key], first_paid["first"], strict=True))
+        out = []
+        for i, s in enumerate(plan.spans):
+            rows = levels[levels["span_index"] == i]
+            wide = rows.pivot_table(index=key, columns="edge", values="value", aggfunc="sum")
+            totals = dict.fromkeys(MOVEMENTS, 0.0)
+            for sub, row in wide.iterrows():
+                before, after = float(row.get("start", 0) or 0), float(row.get("end", 0) or 0)
+                if math.isnan(before):
+                    before = 0.0
+                if math.isnan(after):
+                    after = 0.0
+                kind = _movement(before, after, firsts.get(sub), s)
+                if kind is not None:
+                    totals[kind] += after - before
+            if plan.dim == "movement":
+                out.extend((i, kind, amount) for kind, amount in totals.items())
+            else:
+                out.append((i, None, sum(totals.values())))
+        return pd.DataFrame(out, columns=["span", "dim", "value"])
+
+    def _fetch_plain(self, table: ibis.Table) -> pd.DataFrame:
+        with self.store.lock:
+            frame: pd.DataFrame = self.store.con.to_pandas(table)
+        return frame
+
+    def _flow(self, src: Source, flow: Flow, plan: Plan) -> pd.DataFrame:
+        facts = self._scoped(flow.facts(src), plan)
+        facts = facts.filter((facts.ts >= plan.spans[0].start) & (facts.ts < plan.spans[-1].end))
+        facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan))
+        if flow.exclude_new:
+            created_key = self._span_key(src, facts.created, plan)
+            facts = facts.filter(created_key.isnull() | (created_key != facts.span_key))
+        facts = self._with_dim(src, facts, plan.dim)
+        grouped = facts.group_by("span_key", "dim")
+        if flow.agg == "count_distinct":
+            table = grouped.aggregate(value=facts.customer_id.nunique())
+        else:
+            table = grouped.aggregate(value=facts.value.sum())
+        return self._to_frame(table, plan)
+
+    def _stock(self, src: Source, stock: Stock, plan: Plan, at: str) -> pd.DataFrame:
+        facts = self._scoped(stock.facts(src), plan)
+        moments = ibis.memtable(
+            {
+                "span_index": list(range(len(plan.spans))),
+                "moment": [s.end if at == "end" else s.start for s in plan.spans],
+            }
+        )
+        joined = facts.join(
+            moments,
+            (facts.valid_from < moments.moment)
+            & (facts.valid_to.isnull() | (facts.valid_to >= moments.moment)),
+        )
+        joined = self._with_dim(src, joined, plan.dim)
+        table = joined.group_by("span_index", "dim").aggregate(value=joined.value.sum())
+        return self._fetch(table).rename(columns={"span_index": "span"})
+
+    def _balance(self, src: Source, balance: Balance, plan: Plan, at: str) -> pd.DataFrame:
+        facts = self._scoped(balance.facts(src), plan)
+        facts = facts.filter(facts.ts < plan.spans[-1].end)
+        facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan, before=True))
+        facts = self._with_dim(src, facts, plan.dim)
+        per_span = self._to_frame(
+            facts.group_by("span_key", "dim").aggregate(value=facts.value.sum()), plan, base=True
+        )
+        out = []
+        for dim in _dims(per_span, plan):
+            running = _value(per_span, -1, dim) or 0.0
+            for i in range(len(plan.spans)):
+                flow = _value(per_span, i, dim) or 0.0
+                out.append((i, dim, running if at == "start" else running + flow))
+                running += flow
+        return pd.DataFrame(out, columns=["span", "dim", "value"])
+
+    # -- building blocks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _scoped(facts: ibis.Table, plan: Plan) -> ibis.Table:
+        facts = facts.view()  # a fresh relation, so joins below never extend a join chain
+        if plan.partner is None:
+            return facts
+        return facts.filter(facts.partner_id == plan.partner)
+
+    @staticmethod
+    def _span_key(src: Source, ts: ibis.Value, plan: Plan, before: bool = False) -> ibis.Value:
+        """The span a timestamp falls in, as the span's naive local key (null if outside).
+
+        Series buckets truncate local time (fast, one pass); a handful of windows use CASE.
+        With `before`, earlier timestamps get key 1900-01-01 (the balance carried in).
+        """
+        grain = plan.spans[0].grain
+        if grain is not None and not before:
+            return local_time(src.tz, ts).truncate(_TRUNCATE[grain])  # type: ignore[no-any-return]
+        branches = [((ts >= s.start) & (ts < s.end), ibis.literal(s.key)) for s in plan.spans]
+        if before:
+            branches.append((ts < plan.spans[0].start, ibis.literal(_BASE_KEY)))
+        return ibis.cases(*branches, else_=ibis.null("timestamp"))
+
+    def _with_dim(self, src: Source, facts: ibis.Table, dim: str | None) -> ibis.Table:
+        if dim is None:
+            return facts.mutate(dim=ibis.null("string"))
+        if dim in facts.columns:
+            return facts.mutate(dim=facts[dim].cast("string"))
+        if dim in FACT_DIMS:
+            return facts.mutate(dim=facts[FACT_DIMS[dim]].cast("string"))
+        entity, trait, key = (
+            ("partner", PARTNER_DIMS[dim], "partner_id")
+            if dim in PARTNER_DIMS
+            else ("customer", CUSTOMER_DIMS[dim], "customer_id")
+        )
+        values = src.latest(entity, trait, before=src.as_of).rename(dim_id="entity_id", dim="value")
+        joined = facts.left_join(values, facts[key] == values.dim_id)
+        return joined.drop("dim_id")
+
+    def _to_frame(self, table: ibis.Table, plan: Plan, base: bool = False) -> pd.DataFrame:
+        frame = self._fetch(table)
+        index = {s.key: i for i, s in enumerate(plan.spans)}
+        if base:
+            index[_BASE_KEY] = -1
+        keys = frame.pop("span_key")
+        frame.insert(0, "span", [index.get(_naive(k)) for k in keys])
+        return frame.dropna(subset=["span"]).astype({"span": int})
+
+    def _fetch(self, table: ibis.Table) -> pd.DataFrame:
+        with self.store.lock:
+            frame: pd.DataFrame = self.store.con.to_pandas(table)
+        frame["dim"] = frame["dim"].astype(object).where(frame["dim"].notna(), None)
+        return frame
+
+
+_BASE_KEY = datetime(1900, 1, 1)
+ADDITIVE = (Flow, Stock, Balance, Movements)
+
+
+def _naive(key: Any) -> Any:
+    if key is None or _missing(key):
+        return None
+    stamp = pd.Timestamp(key)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def _movement(before: float, after: float, first_paid: Any, span: Span) -> str | None:
+    if before == after:
+        return None
+    if before == 0:
+        started = _naive(first_paid)
+        return "reactivation" if started is not None and started < _naive(span.start) else "new"
+    if after == 0:
+        return "churned"
+    return "expansion" if after > before else "contraction"
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _dims(frame: pd.DataFrame | pd.Series, plan: Plan) -> list[Any]:
+    if plan.dim is None:
+        return [None]
+    values = frame.index.get_level_values("dim") if isinstance(frame.index, pd.MultiIndex) else (
+        frame["dim"]
+    )
+    return list(dict.fromkeys(None if _missing(v) else v for v in values)) or [None]
+
+
+def _value(frame: pd.DataFrame, span_index: int, dim: Any = None) -> float | None:
+    """The value of one span (of one dimension value if given); 0 if no row, None if empty."""
+    rows = frame[frame["span"] == span_index]
+    if dim is not None:
+        rows = rows[rows["dim"] == dim]
+    values = [float(v) for v in rows["value"] if not _missing(v)]
+    if rows.empty:
+        return 0.0
+    if not values:
+        return None
+    return sum(values)
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else value * scale
+
+
+def change_pct(value: float | None, previous: float | None) -> float | None:
+    if value is None or previous is None or previous == 0:
+        return None
+    return (value - previous) / abs(previous) * 100
+
+
+def _clean(value: float | None) -> float | None:
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    rounded = round(value, 4)
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded

@@ -1,0 +1,154 @@
+"""What metric facts are built from: the store's tables and entity histories as Ibis tables.
+
+These expressions are engine-portable (DuckDB and PostgreSQL). A `Source` is built per query;
+`as_of` is the instant at which "current" attributes (plan, status, tier) are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+from ibis import _
+
+from pulse.store.store import Store
+
+UTC_TS = dt.Timestamp(timezone="UTC")
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
+    """The wall-clock time of `ts` in `zone` (DuckDB and PostgreSQL both have timezone())."""
+
+
+@dataclass(frozen=True)
+class Source:
+    store: Store
+    tz: str
+    currency: str
+    as_of: datetime  # UTC instant: end of the as-of day
+
+    @property
+    def events(self) -> ibis.Table:
+        return self.store.table("events")
+
+    def track(self, *names: str) -> ibis.Table:
+        events = self.events
+        return events.filter(events.event.isin(names))
+
+    # -- entity histories -----------------------------------------------------------------------
+
+    def trait_rows(self, entity: str, name: str) -> ibis.Table:
+        traits = self.store.table("traits")
+        return traits.filter((traits.entity == entity) & (traits.name == name)).select(
+            "entity_id", "value", "ts", "message_id"
+        )
+
+    def latest(self, entity: str, name: str, before: datetime | None = None) -> ibis.Table:
+        """Each entity's latest value of a trait (at or before `before`): entity_id, value."""
+        rows = self.trait_rows(entity, name)
+        if before is not None:
+            rows = rows.filter(rows.ts < before)
+        ranked = rows.mutate(
+            rank=ibis.row_number().over(
+                group_by=rows.entity_id, order_by=[ibis.desc(rows.ts), ibis.desc(rows.message_id)]
+            )
+        )
+        return ranked.filter(ranked["rank"] == 0).select("entity_id", "value")
+
+    def intervals(self, entity: str, name: str) -> ibis.Table:
+        """A trait's history as intervals: entity_id, value, valid_from, valid_to (null = open)."""
+        rows = self.trait_rows(entity, name)
+        window = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.message_id])
+        return rows.select(
+            "entity_id",
+            "value",
+            valid_from=rows.ts,
+            valid_to=rows.ts.lead().over(window),
+            previous=rows.value.lag().over(window),
+        )
+
+    def customers(self) -> ibis.Table:
+        """customer_id, created, deleted_at (null if not deleted), partner_id."""
+        entities = self.store.table("entities")
+        seen = entities.filter(entities.entity == "customer").select(
+            customer_id=_.entity_id, first_seen=_.first_seen
+        )
+        created = self.latest("customer", "created_at").select(
+            cid=_.entity_id, created_at=_.value.cast(UTC_TS)
+        )
+        deleted_rows = self.trait_rows("customer", "deleted")
+        deleted = deleted_rows.group_by(did=deleted_rows.entity_id).aggregate(
+            deleted_at=deleted_rows.ts.min()
+        )
+        partner = self.latest("customer", "partner_id").select(pid=_.entity_id, partner_id=_.value)
+        joined = (
+            seen.left_join(created, seen.customer_id == created.cid)
+            .left_join(deleted, seen.customer_id == deleted.did)
+            .left_join(partner, seen.customer_id == partner.pid)
+        )
+        return joined.select(
+            "customer_id",
+            created=ibis.coalesce(joined.created_at, joined.first_seen),
+            deleted_at=joined.deleted_at,
+            partner_id=joined.partner_id,
+        )
+
+    def attributed(self, events: ibis.Table) -> ibis.Table:
+        """Events with customer_id and partner_id (the event's own partner, else its customer's)."""
+        partner = self.latest("customer", "partner_id").select(
+            cust=_.entity_id, cust_partner=_.value
+        )
+        joined = events.left_join(partner, events.user_id == partner.cust)
+        return joined.mutate(
+            customer_id=joined.user_id,
+            partner_id=ibis.coalesce(joined.partner_id, joined.cust_partner),
+        ).drop("cust", "cust_partner")
+
+    def plans(self) -> ibis.Table:
+        """plan_id, price per month in the plan's currency, cost_per_credit (latest traits)."""
+        price = self.latest("plan", "price").select(plan=_.entity_id, price=_.value.cast("float64"))
+        interval = self.latest("plan", "interval").select(iplan=_.entity_id, interval=_.value)
+        cost = self.latest("plan", "cost_per_credit").select(
+            cplan=_.entity_id, cost_per_credit=_.value.cast("float64")
+        )
+        joined = price.outer_join(interval, price.plan == interval.iplan).outer_join(
+            cost, ibis.coalesce(price.plan, interval.iplan) == cost.cplan
+        )
+        return joined.select(
+            plan_id=ibis.coalesce(joined.plan, joined.iplan, joined.cplan),
+            monthly_price=ibis.cases(
+                (joined.interval == "year", joined.price / 12), else_=joined.price
+            ),
+            cost_per_credit=joined.cost_per_credit,
+        )
+
+    def fx_rates(self) -> ibis.Table:
+        """fx_currency, fx_date, rate (to the reporting currency), one row per currency and day."""
+        traits = self.store.table("traits")
+        rows = traits.filter(traits.entity == "fx_rate")
+        per_message = rows.group_by(rows.entity_id).aggregate(
+            fx_currency=rows.value.max(where=rows.name == "currency"),
+            fx_day=rows.value.max(where=rows.name == "date"),
+            rate=rows.value.max(where=rows.name == "rate"),
+        )
+        clean = per_message.filter(per_message.fx_currency.notnull() & per_message.rate.notnull())
+        return clean.group_by(
+            fx_currency=clean.fx_currency.upper(), fx_date=clean.fx_day.cast("date")
+        ).aggregate(rate=clean.rate.cast("float64").max())
+
+    def in_reporting_currency(self, events: ibis.Table, column: str) -> ibis.Table:
+        """Add `<column>_rep`: the amount converted with the day's rate (null if no rate)."""
+        rates = self.fx_rates()
+        day = events.ts.cast("date")
+        joined = events.left_join(
+            rates, (events.currency.upper() == rates.fx_currency) & (day == rates.fx_date)
+        )
+        amount = joined[column].cast("float64")
+        converted = ibis.cases(
+            (ibis.coalesce(joined.currency, self.currency).upper() == self.currency, amount),
+            else_=amount * joined.rate,
+        )
+        return joined.mutate(**{f"{column}_rep": converted}).drop("fx_currency", "fx_date", "rate")

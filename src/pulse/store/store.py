@@ -1,0 +1,178 @@
+"""The store: one DuckDB file by default, or PostgreSQL, behind one Ibis connection.
+
+Reads go through Ibis expressions (`metrics/`); the few writes use SQL that both engines accept
+(`INSERT ... ON CONFLICT`), run in one transaction so a batch is stored whole or not at all.
+Engine differences stay in this module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from pulse.ingest.normalize import Normalized
+from pulse.store.schema import LATEST, MIGRATIONS
+
+POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: messages stored now, and those already stored before (duplicates)."""
+
+    received: int
+    stored: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.stored
+
+
+@dataclass
+class Store:
+    """An open store. `con` is the Ibis backend every metric query is built on."""
+
+    url: str
+    con: BaseBackend
+    engine: str  # "duckdb" or "postgres"
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS pulse_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+            )
+            cur.execute("SELECT coalesce(max(version), 0) FROM pulse_migrations")
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version."""
+        current = self.schema_version()
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            with self.transaction() as cur:
+                statements = migration.statements
+                if self.engine == "postgres":
+                    statements += migration.postgres_only
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute(
+                    self.placeholders("INSERT INTO pulse_migrations VALUES (?, ?, ?)"),
+                    (migration.version, migration.name, datetime.now(UTC)),
+                )
+        return LATEST
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A DB-API cursor inside BEGIN ... COMMIT (ROLLBACK on any error), serialised."""
+        with self.lock:
+            raw: Any = self.con.con  # type: ignore[attr-defined]
+            if self.engine == "postgres":
+                with raw.transaction(), raw.cursor() as cur:
+                    yield cur
+                return
+            cur = raw.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def write(self, rows: Normalized) -> WriteResult:
+        """Store a validated batch atomically; messages already stored are skipped."""
+        with self.transaction() as cur:
+            return self.write_in(cur, rows)
+
+    def write_in(self, cur: Any, rows: Normalized) -> WriteResult:
+        """Store rows inside an open transaction (several chunks of one file share one)."""
+        if rows.count == 0:
+            return WriteResult(0, 0)
+        stored = self._insert(cur, "events", rows.events, "ON CONFLICT DO NOTHING")
+        self._insert(cur, "traits", rows.traits, "ON CONFLICT DO NOTHING")
+        self._insert(
+            cur,
+            "entities",
+            rows.entities,
+            "ON CONFLICT (entity, entity_id) DO UPDATE SET "
+            "first_seen = LEAST(entities.first_seen, excluded.first_seen)",
+        )
+        return WriteResult(rows.count, stored)
+
+    def _insert(self, cur: Any, table: str, data: pa.Table, conflict: str) -> int:
+        if data.num_rows == 0:
+            return 0
+        columns = ", ".join(data.column_names)
+        staged = f"staged_{table}"
+        if self.engine == "duckdb":
+            cur.register(staged, data)
+            try:
+                cur.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}"
+                )
+                row = cur.fetchone()
+                return int(row[0]) if row else 0
+            finally:
+                cur.unregister(staged)
+        cur.execute(
+            f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS SELECT {columns} FROM {table} LIMIT 0"
+        )
+        with cur.copy(f"COPY {staged} ({columns}) FROM STDIN") as copy:
+            for record in data.to_pylist():
+                copy.write_row(tuple(record.values()))
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}")
+        return int(cur.rowcount)
+
+    def placeholders(self, sql: str) -> str:
+        """Our SQL uses `?` placeholders; psycopg wants `%s`."""
+        return sql.replace("?", "%s") if self.engine == "postgres" else sql
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one parameterised statement (`?` placeholders) in its own transaction."""
+        with self.transaction() as cur:
+            cur.execute(self.placeholders(sql), params)
+            return list(cur.fetchall()) if cur.description else []
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.disconnect()
+
+
+def connect(url: str, *, migrate: bool = True) -> Store:
+    """Open the store at `url`: a DuckDB file path (default) or a postgresql:// URL."""
+    if url.startswith(POSTGRES_PREFIXES):
+        con = ibis.connect(url.replace("postgresql://", "postgres://", 1))
+        store = Store(url, con, "postgres")
+    else:
+        path = url.removeprefix("duckdb://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        con = ibis.duckdb.connect(path)
+        con.raw_sql("SET TimeZone = 'UTC'")
+        store = Store(url, con, "duckdb")
+    if migrate:
+        store.migrate()
+    return store
