@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 
 from pulse.access import write_keys
 from pulse.api.deps import StoreDep
@@ -61,10 +61,14 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _error(status: int, rejections: list[Rejection]) -> ORJSONResponse:
+def _json(content: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def _error(status: int, rejections: list[Rejection]) -> Response:
     first = rejections[0]
-    return ORJSONResponse(
-        status_code=status,
+    return _json(
+        status=status,
         content={
             "success": False,
             "error": f"message {first.index}: {first.field}: {first.message}",
@@ -73,9 +77,9 @@ def _error(status: int, rejections: list[Rejection]) -> ORJSONResponse:
     )
 
 
-def _bad_request(message: str, field: str = "body") -> ORJSONResponse:
-    return ORJSONResponse(
-        status_code=400,
+def _bad_request(message: str, field: str = "body") -> Response:
+    return _json(
+        status=400,
         content={"success": False, "error": message, "errors": [{"field": field, "message": message}]},
     )
 
@@ -97,7 +101,7 @@ def _key_from(request: Request) -> str:
     )
 
 
-async def _accept(request: Request, store: StoreDep, single: str | None) -> ORJSONResponse:
+async def _accept(request: Request, store: StoreDep, single: str | None) -> Response:
     key = await run_in_threadpool(write_keys.lookup, store, _key_from(request))
     if key is None:
         raise HTTPException(status_code=401, detail="authorization: unknown or revoked write key")
@@ -129,27 +133,27 @@ async def _accept(request: Request, store: StoreDep, single: str | None) -> ORJS
         return _error(403, exc.rejections)
     except RejectedBatch as exc:
         return _error(422, exc.rejections)
-    return ORJSONResponse(
+    return _json(
         {"success": True, "received": result.received, "stored": result.stored,
          "duplicates": result.duplicates}
     )
 
 
 @router.post("/batch", openapi_extra=_body_doc(BATCH_SCHEMA), summary="Ingest up to 500 messages")
-async def batch(request: Request, store: StoreDep) -> ORJSONResponse:
+async def batch(request: Request, store: StoreDep) -> Response:
     return await _accept(request, store, None)
 
 
 @router.post("/track", openapi_extra=_body_doc(MESSAGE_SCHEMA), summary="Ingest one track message")
-async def track(request: Request, store: StoreDep) -> ORJSONResponse:
+async def track(request: Request, store: StoreDep) -> Response:
     return await _accept(request, store, "track")
 
 
 @router.post("/identify", openapi_extra=_body_doc(MESSAGE_SCHEMA), summary="Ingest one identify")
-async def identify(request: Request, store: StoreDep) -> ORJSONResponse:
+async def identify(request: Request, store: StoreDep) -> Response:
     return await _accept(request, store, "identify")
 
 
 @router.post("/group", openapi_extra=_body_doc(MESSAGE_SCHEMA), summary="Ingest one group message")
-async def group(request: Request, store: StoreDep) -> ORJSONResponse:
+async def group(request: Request, store: StoreDep) -> Response:
     return await _accept(request, store, "group")

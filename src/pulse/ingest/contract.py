@@ -129,6 +129,19 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "spend_recorded": ("channel", "amount"),
 }
 
+# Typed traits: (entity, trait) -> "timestamp" | "number" | "date". Checked at ingestion so that
+# metric queries can cast them safely on every engine; timestamps are stored as UTC text.
+TYPED_TRAITS: dict[tuple[str, str], str] = {
+    ("customer", "created_at"): "timestamp",
+    ("partner", "created_at"): "timestamp",
+    ("occasion", "starts_at"): "timestamp",
+    ("plan", "price"): "number",
+    ("plan", "credits_included"): "number",
+    ("plan", "cost_per_credit"): "number",
+    ("fx_rate", "rate"): "number",
+    ("fx_rate", "date"): "date",
+}
+
 # Track events that change an entity trait: event -> (entity, trait, fixed value or None = properties.to).
 TRAIT_EVENTS: dict[str, tuple[str, str, str | None]] = {
     "status_changed": ("customer", "status", None),

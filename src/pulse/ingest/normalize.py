@@ -24,6 +24,7 @@ from pulse.ingest.contract import (
     RANGES,
     REQUIRED,
     TRAIT_EVENTS,
+    TYPED_TRAITS,
     RejectedBatch,
     Rejection,
 )
@@ -71,6 +72,13 @@ ENVELOPE_STRUCT = _json_struct(
 PROPERTY_STRUCT = _json_struct({c.prop: c.json_type for c in PROPERTY_COLUMNS})
 
 
+ENTITY_OF = (
+    "CASE WHEN type = 'identify' THEN 'customer' "
+    "WHEN type = 'group' THEN coalesce(traits ->> '$.entity', 'partner') END"
+)
+_TIMESTAMP_TRAITS = tuple(sorted({t for (_, t), k in TYPED_TRAITS.items() if k == "timestamp"}))
+
+
 def _error_cases() -> str:
     """One CASE branch per rule; the first failing rule names the field."""
     cases = [
@@ -110,6 +118,18 @@ def _error_cases() -> str:
                 f"type = 'track' AND coalesce({raw}, 'NULL') <> 'NULL' AND p.{col.prop} IS NULL",
                 f"properties.{col.prop}",
                 f"must be {kind}",
+            )
+        )
+    cast = {"timestamp": "TIMESTAMPTZ", "number": "DOUBLE", "date": "DATE"}
+    kinds = {"timestamp": "an ISO-8601 date-time", "number": "a number", "date": "a date"}
+    for (entity, trait), kind in TYPED_TRAITS.items():
+        raw = f"traits ->> {_quote('$.' + trait)}"
+        cases.append(
+            (
+                f"entity = {_quote(entity)} AND {raw} IS NOT NULL "
+                f"AND try_cast({raw} AS {cast[kind]}) IS NULL",
+                f"traits.{trait}",
+                f"must be {kinds[kind]}",
             )
         )
     for event, props in REQUIRED.items():
@@ -168,6 +188,7 @@ WITH j AS (
   FROM m
 )
 SELECT *,
+  {ENTITY_OF} AS entity,
   CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
        THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
   coalesce(
@@ -221,8 +242,11 @@ WITH msgs AS (
               ELSE coalesce(msgs.traits ->> '$.entity', 'partner') END AS entity,
          CASE WHEN msgs.type = 'identify' THEN msgs.user_id ELSE msgs.group_id END AS entity_id,
          e.key AS name,
-         CASE WHEN e.type = 'VARCHAR' THEN e.value ->> '$'
-              WHEN e.type = 'NULL' THEN NULL ELSE CAST(e.value AS VARCHAR) END AS value,
+         CASE WHEN e.type = 'NULL' THEN NULL
+              WHEN e.key IN {_in_list(_TIMESTAMP_TRAITS)}
+                THEN CAST(try_cast(e.value ->> '$' AS TIMESTAMPTZ) AS VARCHAR)
+              WHEN e.type = 'VARCHAR' THEN e.value ->> '$'
+              ELSE CAST(e.value AS VARCHAR) END AS value,
          msgs.ts, msgs.message_id
   FROM msgs, json_each(msgs.traits) AS e
   WHERE msgs.type IN ('identify', 'group') AND json_type(msgs.traits) = 'OBJECT'

@@ -89,3 +89,17 @@ def ingest_chunks(
                 if progress is not None:
                     progress(len(chunk.lines), chunk.size)
     return result
+
+
+def message_chunks(messages: Iterable[dict[str, Any]], size: int = 100_000) -> Iterator[Chunk]:
+    """Chunks of an in-memory stream of messages, numbered from 0 (e.g. the demo generator)."""
+    lines: list[str] = []
+    count = 0
+    for message in messages:
+        lines.append(orjson.dumps(message).decode())
+        if len(lines) >= size:
+            yield Chunk(lines, list(range(count, count + len(lines))), sum(map(len, lines)))
+            count += len(lines)
+            lines = []
+    if lines:
+        yield Chunk(lines, list(range(count, count + len(lines))), sum(map(len, lines)))

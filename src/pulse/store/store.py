@@ -137,6 +137,7 @@ class Store:
                 return int(row[0]) if row else 0
             finally:
                 cur.unregister(staged)
+        cur.execute(f"DROP TABLE IF EXISTS {staged}")  # an earlier chunk of the same file
         cur.execute(
             f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS SELECT {columns} FROM {table} LIMIT 0"
         )

@@ -1,0 +1,28 @@
+"""The ASGI application `pulse serve` runs: ingestion, metric API and OpenAPI docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pulse import __version__
+from pulse.api import ingest, metrics
+from pulse.settings import Settings
+from pulse.store.store import Store
+
+
+def create_app(store: Store, settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Pulse",
+        version=__version__,
+        description="Analytics for a credit-metered AI SaaS: ingestion (Segment spec) and metrics.",
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.include_router(ingest.router)
+    app.include_router(metrics.router)
+
+    @app.get("/healthz", tags=["system"], summary="Liveness and schema version")
+    def healthz() -> dict[str, object]:
+        return {"ok": True, "schema": store.schema_version()}
+
+    return app

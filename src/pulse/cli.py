@@ -1,0 +1,231 @@
+"""The `pulse` command: init, ingest, demo, serve and metric."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pulse.access import write_keys
+from pulse.ingest.contract import RejectedBatch
+from pulse.ingest.files import read_chunks
+from pulse.ingest.pipeline import ImportResult, ingest_chunks, message_chunks
+from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine, Query
+from pulse.metrics.windows import GRAINS, parse_date
+from pulse.settings import Settings, check_tz
+from pulse.store.store import Store, connect
+
+app = typer.Typer(help="Pulse: analytics for a credit-metered AI SaaS.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Store: DuckDB path or postgresql:// URL (default $PULSE_DB)")]
+
+
+def _settings(db: str | None, tz: str | None = None) -> Settings:
+    base = Settings.from_env()
+    return Settings(db=db or base.db, tz=check_tz(tz) if tz else base.tz, currency=base.currency)
+
+
+def _open(settings: Settings) -> Store:
+    return connect(settings.db)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create (or upgrade) the store and print a new platform write key."""
+    settings = _settings(db)
+    store = _open(settings)
+    key = write_keys.create(store, label="platform (pulse init)")
+    out.print(f"store ready at {settings.db} (schema {store.schema_version()})")
+    out.print(f"platform write key (shown once): [bold]{key}[/bold]")
+
+
+def _import(store: Store, sources: list[tuple[str, Any]], total_bytes: int | None) -> ImportResult:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[messages]:,} messages"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("ingesting", total=total_bytes, messages=0)
+        counted = {"messages": 0}
+
+        def advance(messages: int, size: int) -> None:
+            counted["messages"] += messages
+            progress.update(task, advance=size, messages=counted["messages"])
+
+        return ingest_chunks(store, sources, advance)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="JSON Lines, CSV or Parquet files")],
+    db: DbOption = None,
+) -> None:
+    """Import message files (all or nothing) and report what was stored."""
+    for path in files:
+        if not path.is_file():
+            raise _fail(f"{path}: no such file")
+    store = _open(_settings(db))
+    total = sum(p.stat().st_size for p in files)
+    try:
+        sources = [(str(p), read_chunks(p)) for p in files]
+        result = _import(store, sources, total)
+    except RejectedBatch as exc:
+        raise _fail(f"{exc} (nothing was stored)") from exc
+    except ValueError as exc:
+        raise _fail(f"{exc} (nothing was stored)") from exc
+    out.print(f"stored {result.stored:,} messages ({result.duplicates:,} already stored)")
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="small, medium or large")] = "medium",
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 7,
+    end: Annotated[str | None, typer.Option(help="last day of data, YYYY-MM-DD (default today)")] = None,
+    replace: Annotated[bool, typer.Option(help="rebuild even if the store has data")] = False,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve Pulse after")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: DbOption = None,
+) -> None:
+    """Build the realistic demo platform into the store, then serve Pulse."""
+    from pulse.demo import SCALES, iter_messages
+
+    if scale not in SCALES:
+        raise _fail(f"scale: {scale!r} is not one of {', '.join(SCALES)}")
+    settings = _settings(db)
+    last = parse_date(end, "end") if end else datetime.now(UTC).date()
+    if replace and not settings.db.startswith(("postgres://", "postgresql://")):
+        for suffix in ("", ".wal"):
+            Path(settings.db + suffix).unlink(missing_ok=True)
+    store = _open(settings)
+    if _has_data(store) and not replace:
+        err.print("the store already has data: serving it (use --replace to rebuild the demo)")
+    else:
+        err.print(f"building the {scale} demo platform (seed {seed}, ending {last}) into {settings.db}")
+        started = datetime.now(UTC)
+        result = _import(store, [("demo", message_chunks(iter_messages(scale, seed, last)))], None)
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        err.print(f"stored {result.stored:,} messages in {seconds:.1f} s")
+        key = write_keys.create(store, label="platform (pulse demo)")
+        out.print(f"platform write key (shown once): [bold]{key}[/bold]")
+    if serve_after:
+        _serve(store, settings, host, port)
+
+
+def _has_data(store: Store) -> bool:
+    return bool(store.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1) AS t")[0][0])
+
+
+def _serve(store: Store, settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from pulse.api.app import create_app
+
+    err.print(f"Pulse on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, db: DbOption = None) -> None:
+    """Serve the API (and its OpenAPI docs at /docs)."""
+    settings = _settings(db)
+    _serve(_open(settings), settings, host, port)
+
+
+@app.command()
+def metric(
+    metric_id: Annotated[str | None, typer.Argument(metavar="ID", help="metric id")] = None,
+    window: Annotated[str, typer.Option(help="last_30d, last_3m, last_12m, this_month, last_month or START..END")] = "last_30d",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today, UTC)")] = None,
+    partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
+    by: Annotated[str | None, typer.Option(help="breakdown dimension")] = None,
+    series: Annotated[str | None, typer.Option(help="day, week or month")] = None,
+    cumulative: Annotated[bool, typer.Option(help="cumulate the series")] = False,
+    tz: Annotated[str | None, typer.Option(help="reporting time zone (default $PULSE_TZ or UTC)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON answer")] = False,
+    list_all: Annotated[bool, typer.Option("--list", help="list every metric")] = False,
+    db: DbOption = None,
+) -> None:
+    """Compute one metric (or list the catalog with --list)."""
+    if list_all:
+        _print_catalog(as_json)
+        return
+    if metric_id is None:
+        raise _fail("ID: give a metric id, or --list")
+    try:
+        settings = _settings(db, tz)
+        if series is not None and series not in GRAINS:
+            raise ValueError(f"series: {series!r} is not one of {', '.join(GRAINS)}")
+        CATALOG.get(metric_id)
+        query = Query(
+            metric=metric_id,
+            as_of=parse_date(as_of, "as-of") if as_of else datetime.now(UTC).date(),
+            window=window,
+            partner=partner,
+            by=by,
+            series=series,  # type: ignore[arg-type]
+            cumulative=cumulative,
+            tz=settings.tz,
+        )
+        answer = Engine(_open(settings), CATALOG, settings.currency).evaluate(query)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0])) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    _print_answer(answer)
+
+
+def _print_catalog(as_json: bool) -> None:
+    metrics = CATALOG.listed()
+    if as_json:
+        sys.stdout.write(json.dumps([m.as_dict() for m in metrics], indent=2) + "\n")
+        return
+    table = Table("id", "label", "unit", "health")
+    for m in metrics:
+        healthy = ", ".join(m.health.as_dict()["healthy"]) if m.health else ""  # type: ignore[arg-type]
+        table.add_row(m.id, m.label, m.unit, healthy)
+    out.print(table)
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    window = answer["window"]
+    out.print(f"[bold]{answer['label']}[/bold] ({answer['metric']}), {window['start']} .. {window['end']}")
+    change = answer["change_pct"]
+    arrow = "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "→")
+    out.print(
+        f"  value {answer['value']}  previous {answer['previous']}  "
+        f"change {'' if change is None else f'{change:+.1f} %'} {arrow}  status {answer['status']}"
+    )
+    if "rows" in answer:
+        table = Table(answer["by"], "value", "previous", "change %")
+        for row in answer["rows"]:
+            table.add_row(str(row["key"]), str(row["value"]), str(row["previous"]), str(row["change_pct"]))
+        out.print(table)
+    if "series" in answer:
+        table = Table("period", "value")
+        for point in answer["series"]:
+            table.add_row(point["period"], str(point["value"]))
+        out.print(table)
+
+
+if __name__ == "__main__":
+    app()
