@@ -21,10 +21,15 @@ def _stamp(when: str) -> str:
     return when.replace(" ", "T") + ":00Z" if len(when) == 16 else when
 
 
-def track(event: str, when: str, user: str | None = None, group: str | None = None, **props: Any) -> dict[str, Any]:
+def track(
+    event: str, when: str, user: str | None = None, group: str | None = None, **props: Any
+) -> dict[str, Any]:
     message: dict[str, Any] = {
-        "type": "track", "messageId": f"t{next(_ids)}", "timestamp": _stamp(when),
-        "event": event, "properties": props,
+        "type": "track",
+        "messageId": f"t{next(_ids)}",
+        "timestamp": _stamp(when),
+        "event": event,
+        "properties": props,
     }
     if user is not None:
         message["userId"] = user
@@ -34,20 +39,32 @@ def track(event: str, when: str, user: str | None = None, group: str | None = No
 
 
 def identify(user: str, when: str, **traits: Any) -> dict[str, Any]:
-    return {"type": "identify", "messageId": f"i{next(_ids)}", "timestamp": _stamp(when),
-            "userId": user, "traits": traits}
+    return {
+        "type": "identify",
+        "messageId": f"i{next(_ids)}",
+        "timestamp": _stamp(when),
+        "userId": user,
+        "traits": traits,
+    }
 
 
 def group(group_id: str, when: str, **traits: Any) -> dict[str, Any]:
-    return {"type": "group", "messageId": f"g{next(_ids)}", "timestamp": _stamp(when),
-            "groupId": group_id, "traits": traits}
+    return {
+        "type": "group",
+        "messageId": f"g{next(_ids)}",
+        "timestamp": _stamp(when),
+        "groupId": group_id,
+        "traits": traits,
+    }
 
 
 def load(store: Store, *messages: dict[str, Any]) -> None:
     ingest_messages(store, list(messages))
 
 
-def ask(store: Store, metric: str, as_of: str, window: str = "last_30d", **options: Any) -> dict[str, Any]:
+def ask(
+    store: Store, metric: str, as_of: str, window: str = "last_30d", **options: Any
+) -> dict[str, Any]:
     """The metric's JSON answer (the same the CLI and API print)."""
     query = Query(metric=metric, as_of=date.fromisoformat(as_of), window=window, **options)
     return Engine(store, CATALOG).evaluate(query)

@@ -49,7 +49,9 @@ class PostgresServer:
             f"'-k {self.dir} -p {self.port} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off'"
         )
-        self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start"
+        )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:

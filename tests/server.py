@@ -25,7 +25,9 @@ def free_port() -> int:
 def serving(store: Store, settings: Settings | None = None) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(store, settings or Settings(db=store.url)), host="127.0.0.1", port=port,
+        create_app(store, settings or Settings(db=store.url)),
+        host="127.0.0.1",
+        port=port,
         log_level="warning",
     )
     server = uvicorn.Server(config)

@@ -11,20 +11,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from messages import identify, track
-from server import free_port, serving
 
+from messages import identify, track
 from pulse.access import write_keys
 from pulse.store.store import connect
+from server import free_port, serving
 
 
 @pytest.fixture
 def api(store):
     key = write_keys.create(store, label="test")
     partner_key = write_keys.create(store, partner_id="p1")
-    with serving(store) as base:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            yield client, key, partner_key, store
+    with serving(store) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client, key, partner_key, store
 
 
 def stored(store) -> int:
@@ -33,7 +32,12 @@ def stored(store) -> int:
 
 def test_batch_is_accepted_and_idempotent(api):
     client, key, _, store = api
-    batch = {"batch": [identify("c1", "2026-02-01", status="active"), track("signed_up", "2026-02-01", user="c1", email="a@b.c")]}
+    batch = {
+        "batch": [
+            identify("c1", "2026-02-01", status="active"),
+            track("signed_up", "2026-02-01", user="c1", email="a@b.c"),
+        ]
+    }
     first = client.post("/v1/batch", json=batch, auth=(key, ""))
     assert first.status_code == 200
     assert first.json() == {"success": True, "received": 2, "stored": 2, "duplicates": 0}
@@ -52,7 +56,7 @@ def test_single_message_routes_default_their_type(api):
 
 
 def test_missing_and_unknown_keys_are_refused(api):
-    client, _, _, store = api
+    client, _, _, _ = api
     assert client.post("/v1/batch", json={"batch": []}).status_code == 401
     assert client.post("/v1/batch", json={"batch": []}, auth=("pk_nope", "")).status_code == 401
 
@@ -65,7 +69,9 @@ def test_invalid_message_names_index_and_field_and_stores_nothing(api):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0] == {
-        "index": 1, "field": "properties.amount", "message": "is required for invoice_paid"
+        "index": 1,
+        "field": "properties.amount",
+        "message": "is required for invoice_paid",
     }
     assert stored(store) == 0
 
@@ -97,7 +103,12 @@ def test_metric_endpoint_answers_in_the_cli_shape(api):
     client, key, _, _ = api
     client.post(
         "/v1/batch",
-        json={"batch": [identify("c1", "2026-02-01", status="active"), identify("c2", "2026-02-20", status="trial")]},
+        json={
+            "batch": [
+                identify("c1", "2026-02-01", status="active"),
+                identify("c2", "2026-02-20", status="trial"),
+            ]
+        },
         auth=(key, ""),
     )
     answer = client.get(
@@ -147,8 +158,10 @@ def test_a_200_survives_kill_9(tmp_path: Path):
     port = free_port()
     env = {**os.environ, "PULSE_DB": db}
     server = subprocess.Popen(
-        [sys.executable, "-m", "pulse.cli", "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "pulse.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

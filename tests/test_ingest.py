@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from messages import group, identify, track
 
+from messages import group, identify, track
 from pulse.ingest.contract import ForbiddenMessages, RejectedBatch
 from pulse.ingest.files import read_chunks
 from pulse.ingest.pipeline import ingest_chunks, ingest_messages
@@ -26,8 +26,21 @@ def test_valid_batch_is_stored_with_typed_columns(store):
     result = ingest_messages(
         store,
         [
-            identify("c1", "2026-02-01", status="trial", partner_id="p1", created_at="2026-01-31T23:00:00+01:00"),
-            track("invoice_paid", "2026-02-02", user="c1", amount=12.5, kind="subscription", currency="eur"),
+            identify(
+                "c1",
+                "2026-02-01",
+                status="trial",
+                partner_id="p1",
+                created_at="2026-01-31T23:00:00+01:00",
+            ),
+            track(
+                "invoice_paid",
+                "2026-02-02",
+                user="c1",
+                amount=12.5,
+                kind="subscription",
+                currency="eur",
+            ),
             track("partner_approved", "2026-02-03", group="p1"),
         ],
     )
@@ -58,19 +71,124 @@ def test_duplicates_are_stored_once(store):
 @pytest.mark.parametrize(
     ("bad", "field", "message"),
     [
-        ({"messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c"}, "type", "is required"),
-        ({"type": "track", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "e"}, "messageId", "is required"),
-        ({"type": "track", "messageId": "x", "timestamp": "yesterday", "userId": "c", "event": "e"}, "timestamp", "ISO-8601"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "event": "e"}, "userId", "unless groupId"),
-        ({"type": "identify", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z"}, "userId", "required for identify"),
-        ({"type": "group", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z"}, "groupId", "required for group"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "invoice_paid", "properties": {"kind": "subscription"}}, "properties.amount", "required for invoice_paid"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "refund_issued", "properties": {"amount": "ten"}}, "properties.amount", "number"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "nps_submitted", "properties": {"score": 11}}, "properties.score", "between 0 and 10"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "shared", "properties": {"channel": "myspace"}}, "properties.channel", "one of"),
-        ({"type": "identify", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "traits": {"created_at": "soon"}}, "traits.created_at", "ISO-8601"),
-        ({"type": "group", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "groupId": "plan", "traits": {"entity": "plan", "price": "cheap"}}, "traits.price", "number"),
-        ({"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "e", "properties": [1]}, "properties", "object"),
+        (
+            {"messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "userId": "c"},
+            "type",
+            "is required",
+        ),
+        (
+            {"type": "track", "timestamp": "2026-01-01T00:00:00Z", "userId": "c", "event": "e"},
+            "messageId",
+            "is required",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "yesterday",
+                "userId": "c",
+                "event": "e",
+            },
+            "timestamp",
+            "ISO-8601",
+        ),
+        (
+            {"type": "track", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z", "event": "e"},
+            "userId",
+            "unless groupId",
+        ),
+        (
+            {"type": "identify", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z"},
+            "userId",
+            "required for identify",
+        ),
+        (
+            {"type": "group", "messageId": "x", "timestamp": "2026-01-01T00:00:00Z"},
+            "groupId",
+            "required for group",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "event": "invoice_paid",
+                "properties": {"kind": "subscription"},
+            },
+            "properties.amount",
+            "required for invoice_paid",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "event": "refund_issued",
+                "properties": {"amount": "ten"},
+            },
+            "properties.amount",
+            "number",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "event": "nps_submitted",
+                "properties": {"score": 11},
+            },
+            "properties.score",
+            "between 0 and 10",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "event": "shared",
+                "properties": {"channel": "myspace"},
+            },
+            "properties.channel",
+            "one of",
+        ),
+        (
+            {
+                "type": "identify",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "traits": {"created_at": "soon"},
+            },
+            "traits.created_at",
+            "ISO-8601",
+        ),
+        (
+            {
+                "type": "group",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "groupId": "plan",
+                "traits": {"entity": "plan", "price": "cheap"},
+            },
+            "traits.price",
+            "number",
+        ),
+        (
+            {
+                "type": "track",
+                "messageId": "x",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "userId": "c",
+                "event": "e",
+                "properties": [1],
+            },
+            "properties",
+            "object",
+        ),
     ],
 )
 def test_rejection_names_index_and_field_and_stores_nothing(store, bad, field, message):
@@ -85,15 +203,19 @@ def test_rejection_names_index_and_field_and_stores_nothing(store, bad, field, m
 
 def test_custom_events_are_kept(store):
     ingest_messages(store, [track("theme_changed", "2026-01-01", user="c1", theme="dark")])
-    assert store.execute("SELECT event, payload FROM events") == [("theme_changed", '{"theme":"dark"}')]
+    assert store.execute("SELECT event, payload FROM events") == [
+        ("theme_changed", '{"theme":"dark"}')
+    ]
 
 
 def test_partner_key_writes_only_its_partner(store):
     with pytest.raises(ForbiddenMessages) as caught:
         ingest_messages(
             store,
-            [track("referral_clicked", "2026-01-01", group="p1", partner_id="p1"),
-             track("referral_clicked", "2026-01-01", group="p2", partner_id="p2")],
+            [
+                track("referral_clicked", "2026-01-01", group="p1", partner_id="p1"),
+                track("referral_clicked", "2026-01-01", group="p2", partner_id="p2"),
+            ],
             partner="p1",
         )
     assert (caught.value.rejections[0].index, caught.value.rejections[0].field) == (1, "groupId")
@@ -102,7 +224,9 @@ def test_partner_key_writes_only_its_partner(store):
         "SELECT value FROM traits WHERE entity_id = 'c9' AND name = 'partner_id'"
     ) == [("p1",)]
     with pytest.raises(ForbiddenMessages):
-        ingest_messages(store, [group("plan_x", "2026-01-01", entity="plan", price=1)], partner="p1")
+        ingest_messages(
+            store, [group("plan_x", "2026-01-01", entity="plan", price=1)], partner="p1"
+        )
 
 
 def _write_jsonl(path: Path, messages: list[object], blank_line_at: int | None = None) -> Path:
@@ -114,10 +238,15 @@ def _write_jsonl(path: Path, messages: list[object], blank_line_at: int | None =
 
 
 def test_jsonl_file_error_names_the_line_and_nothing_is_stored(store, tmp_path):
-    good = _write_jsonl(tmp_path / "good.jsonl", [identify(f"c{i}", "2026-01-01") for i in range(5)])
+    good = _write_jsonl(
+        tmp_path / "good.jsonl", [identify(f"c{i}", "2026-01-01") for i in range(5)]
+    )
     bad = _write_jsonl(
         tmp_path / "bad.jsonl",
-        [identify("d1", "2026-01-01"), {"type": "track", "messageId": "z", "timestamp": "2026-01-01T00:00:00Z", "userId": "u"}],
+        [
+            identify("d1", "2026-01-01"),
+            {"type": "track", "messageId": "z", "timestamp": "2026-01-01T00:00:00Z", "userId": "u"},
+        ],
         blank_line_at=1,
     )
     with pytest.raises(RejectedBatch) as caught:
@@ -127,7 +256,10 @@ def test_jsonl_file_error_names_the_line_and_nothing_is_stored(store, tmp_path):
 
 
 def test_jsonl_csv_and_parquet_import_the_same_messages(store, tmp_path):
-    jsonl = _write_jsonl(tmp_path / "a.jsonl", [track("credits_consumed", "2026-01-01", user="c1", credits=3, source="generation")])
+    jsonl = _write_jsonl(
+        tmp_path / "a.jsonl",
+        [track("credits_consumed", "2026-01-01", user="c1", credits=3, source="generation")],
+    )
     csv = tmp_path / "b.csv"
     csv.write_text(
         "type,messageId,timestamp,userId,event,credits,properties.source\n"
@@ -136,8 +268,17 @@ def test_jsonl_csv_and_parquet_import_the_same_messages(store, tmp_path):
     )
     parquet = tmp_path / "c.parquet"
     pq.write_table(
-        pa.table({"type": ["track"], "messageId": ["pq-1"], "timestamp": ["2026-01-03T10:00:00Z"],
-                  "userId": ["c3"], "event": ["credits_consumed"], "credits": [5.0], "source": ["message"]}),
+        pa.table(
+            {
+                "type": ["track"],
+                "messageId": ["pq-1"],
+                "timestamp": ["2026-01-03T10:00:00Z"],
+                "userId": ["c3"],
+                "event": ["credits_consumed"],
+                "credits": [5.0],
+                "source": ["message"],
+            }
+        ),
         parquet,
     )
     result = ingest_chunks(store, [(str(p), read_chunks(p)) for p in (jsonl, csv, parquet)])
@@ -160,7 +301,9 @@ def test_csv_error_names_the_file_line(store, tmp_path):
 message_ids = st.lists(st.sampled_from([f"m{i}" for i in range(8)]), min_size=1, max_size=30)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ids=message_ids, split=st.integers(min_value=0, max_value=30))
 def test_any_replay_stores_each_message_once(tmp_path_factory, ids, split):
     from pulse.store.store import connect

@@ -27,7 +27,10 @@ app = typer.Typer(help="Pulse: analytics for a credit-metered AI SaaS.", no_args
 err = Console(stderr=True)
 out = Console()
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Store: DuckDB path or postgresql:// URL (default $PULSE_DB)")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Store: DuckDB path or postgresql:// URL (default $PULSE_DB)"),
+]
 
 
 def _settings(db: str | None, tz: str | None = None) -> Settings:
@@ -98,9 +101,13 @@ def ingest(
 def demo(
     scale: Annotated[str, typer.Option(help="small, medium or large")] = "medium",
     seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 7,
-    end: Annotated[str | None, typer.Option(help="last day of data, YYYY-MM-DD (default today)")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="last day of data, YYYY-MM-DD (default today)")
+    ] = None,
     replace: Annotated[bool, typer.Option(help="rebuild even if the store has data")] = False,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve Pulse after")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve Pulse after")
+    ] = True,
     host: str = "127.0.0.1",
     port: int = 8000,
     db: DbOption = None,
@@ -119,7 +126,9 @@ def demo(
     if _has_data(store) and not replace:
         err.print("the store already has data: serving it (use --replace to rebuild the demo)")
     else:
-        err.print(f"building the {scale} demo platform (seed {seed}, ending {last}) into {settings.db}")
+        err.print(
+            f"building the {scale} demo platform (seed {seed}, ending {last}) into {settings.db}"
+        )
         started = datetime.now(UTC)
         result = _import(store, [("demo", message_chunks(iter_messages(scale, seed, last)))], None)
         seconds = (datetime.now(UTC) - started).total_seconds()
@@ -153,13 +162,19 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db: DbOption = None) -> Non
 @app.command()
 def metric(
     metric_id: Annotated[str | None, typer.Argument(metavar="ID", help="metric id")] = None,
-    window: Annotated[str, typer.Option(help="last_30d, last_3m, last_12m, this_month, last_month or START..END")] = "last_30d",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today, UTC)")] = None,
+    window: Annotated[
+        str, typer.Option(help="last_30d, last_3m, last_12m, this_month, last_month or START..END")
+    ] = "last_30d",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today, UTC)")
+    ] = None,
     partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
     by: Annotated[str | None, typer.Option(help="breakdown dimension")] = None,
     series: Annotated[str | None, typer.Option(help="day, week or month")] = None,
     cumulative: Annotated[bool, typer.Option(help="cumulate the series")] = False,
-    tz: Annotated[str | None, typer.Option(help="reporting time zone (default $PULSE_TZ or UTC)")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="reporting time zone (default $PULSE_TZ or UTC)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON answer")] = False,
     list_all: Annotated[bool, typer.Option("--list", help="list every metric")] = False,
     db: DbOption = None,
@@ -208,7 +223,9 @@ def _print_catalog(as_json: bool) -> None:
 
 def _print_answer(answer: dict[str, Any]) -> None:
     window = answer["window"]
-    out.print(f"[bold]{answer['label']}[/bold] ({answer['metric']}), {window['start']} .. {window['end']}")
+    out.print(
+        f"[bold]{answer['label']}[/bold] ({answer['metric']}), {window['start']} .. {window['end']}"
+    )
     change = answer["change_pct"]
     arrow = "" if change is None else ("▲" if change > 0 else "▼" if change < 0 else "→")
     out.print(
@@ -218,7 +235,9 @@ def _print_answer(answer: dict[str, Any]) -> None:
     if "rows" in answer:
         table = Table(answer["by"], "value", "previous", "change %")
         for row in answer["rows"]:
-            table.add_row(str(row["key"]), str(row["value"]), str(row["previous"]), str(row["change_pct"]))
+            table.add_row(
+                str(row["key"]), str(row["value"]), str(row["previous"]), str(row["change_pct"])
+            )
         out.print(table)
     if "series" in answer:
         table = Table("period", "value")

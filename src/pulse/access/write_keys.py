@@ -43,7 +43,8 @@ def create(store: Store, *, partner_id: str | None = None, label: str | None = N
 def lookup(store: Store, key: str) -> WriteKey | None:
     """The active key matching `key`, or None."""
     rows = store.execute(
-        "SELECT prefix, partner_id, label FROM write_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        "SELECT prefix, partner_id, label FROM write_keys "
+        "WHERE key_hash = ? AND revoked_at IS NULL",
         (hash_key(key),),
     )
     return WriteKey(*rows[0]) if rows else None

@@ -80,7 +80,11 @@ def _error(status: int, rejections: list[Rejection]) -> Response:
 def _bad_request(message: str, field: str = "body") -> Response:
     return _json(
         status=400,
-        content={"success": False, "error": message, "errors": [{"field": field, "message": message}]},
+        content={
+            "success": False,
+            "error": message,
+            "errors": [{"field": field, "message": message}],
+        },
     )
 
 
@@ -134,8 +138,12 @@ async def _accept(request: Request, store: StoreDep, single: str | None) -> Resp
     except RejectedBatch as exc:
         return _error(422, exc.rejections)
     return _json(
-        {"success": True, "received": result.received, "stored": result.stored,
-         "duplicates": result.duplicates}
+        {
+            "success": True,
+            "received": result.received,
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+        }
     )
 
 

@@ -28,7 +28,9 @@ async def get_metric(
     metric_id: str,
     store: StoreDep,
     settings: SettingsDep,
-    window: Annotated[str, Query(description="last_30d, last_3m, last_12m, this_month, last_month or START..END")] = "last_30d",
+    window: Annotated[
+        str, Query(description="last_30d, last_3m, last_12m, this_month, last_month or START..END")
+    ] = "last_30d",
     as_of: Annotated[str | None, Query(description="YYYY-MM-DD; default today (UTC)")] = None,
     partner: Annotated[str | None, Query(description="only this partner's data")] = None,
     by: Annotated[str | None, Query(description="breakdown dimension")] = None,

@@ -142,7 +142,8 @@ TYPED_TRAITS: dict[tuple[str, str], str] = {
     ("fx_rate", "date"): "date",
 }
 
-# Track events that change an entity trait: event -> (entity, trait, fixed value or None = properties.to).
+# Track events that change an entity trait:
+# event -> (entity, trait, fixed value, or None for the value of properties.to).
 TRAIT_EVENTS: dict[str, tuple[str, str, str | None]] = {
     "status_changed": ("customer", "status", None),
     "partner_applied": ("partner", "status", "applied"),

@@ -42,7 +42,7 @@ class Normalized:
 
     @property
     def count(self) -> int:
-        return self.events.num_rows
+        return int(self.events.num_rows)
 
 
 def _quote(value: str) -> str:
@@ -302,9 +302,7 @@ def normalize(
         con.execute(PARSE_SQL)
         errors = con.execute(ERRORS_SQL).fetchall()
         if errors:
-            rejections = [
-                Rejection(int(n), *str(error).split("|", 1)) for n, error in errors
-            ]
+            rejections = [Rejection(int(n), *str(error).split("|", 1)) for n, error in errors]
             raise RejectedBatch(rejections, where)
         events = con.sql(EVENTS_SQL, params={"received_at": received_at}).to_arrow_table()
         traits = con.sql(TRAITS_SQL).to_arrow_table()

@@ -26,9 +26,8 @@ def _check_one(index: int, message: dict[str, Any], partner: str) -> Rejection |
     if isinstance(props, dict) and props.get("partner_id", partner) != partner:
         return other("properties.partner_id")
     owned = kind == "identify" or (kind == "group" and entity in OWNED_ENTITIES)
-    if owned and isinstance(traits, dict):
-        if traits.setdefault("partner_id", partner) != partner:
-            return other("traits.partner_id")
+    if owned and isinstance(traits, dict) and traits.setdefault("partner_id", partner) != partner:
+        return other("traits.partner_id")
     return None
 
 

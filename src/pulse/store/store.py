@@ -85,7 +85,7 @@ class Store:
     def transaction(self) -> Iterator[Any]:
         """A DB-API cursor inside BEGIN ... COMMIT (ROLLBACK on any error), serialised."""
         with self.lock:
-            raw: Any = self.con.con  # type: ignore[attr-defined]
+            raw: Any = self.con.con
             if self.engine == "postgres":
                 with raw.transaction(), raw.cursor() as cur:
                     yield cur

@@ -1,0 +1,172 @@
+"""Ingestion throughput: file import and HTTP batches, beside a naive row-by-row baseline.
+
+    uv run python bench/ingest.py [--scale medium] [--http-messages 200000]
+
+Prints messages/s for each path and the ratio to the baseline measured in the same run.
+Targets on a 2-core machine: >= 200,000 msg/s file import, >= 20,000 msg/s over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from pulse.access import write_keys
+from pulse.demo import iter_messages
+from pulse.ingest.files import read_chunks
+from pulse.ingest.normalize import new_engine
+from pulse.ingest.pipeline import ingest_chunks, raw_table
+from pulse.store.store import connect
+
+BATCH = 500
+
+
+def write_jsonl(path: Path, scale: str, limit: int | None) -> int:
+    count = 0
+    with path.open("wb") as out:
+        for message in itertools.islice(iter_messages(scale, seed=7), limit):
+            out.write(orjson.dumps(message) + b"\n")
+            count += 1
+    return count
+
+
+def bench_file(path: Path, workdir: Path) -> tuple[int, float]:
+    store = connect(str(workdir / "file.duckdb"))
+    started = time.perf_counter()
+    result = ingest_chunks(store, [(str(path), read_chunks(path))])
+    seconds = time.perf_counter() - started
+    store.close()
+    return result.stored, seconds
+
+
+def bench_naive(path: Path, workdir: Path, limit: int) -> tuple[int, float]:
+    """Baseline: the textbook loop, one parsed message → one INSERT per row, one commit."""
+    store = connect(str(workdir / "naive.duckdb"))
+    lines = path.read_bytes().splitlines()[:limit]
+    engine = new_engine()
+    from pulse.ingest.normalize import normalize
+
+    started = time.perf_counter()
+    with store.transaction() as cur:
+        for number, line in enumerate(lines):
+            rows = normalize(engine, raw_table([line.decode()], [number]), _now()).events
+            record = rows.to_pylist()[0]
+            columns = ", ".join(record)
+            marks = ", ".join("?" for _ in record)
+            cur.execute(
+                f"INSERT INTO events ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                list(record.values()),
+            )
+    seconds = time.perf_counter() - started
+    store.close()
+    return len(lines), seconds
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def bench_http(path: Path, workdir: Path, messages: int, clients: int) -> tuple[int, float]:
+    db = str(workdir / "http.duckdb")
+    store = connect(db)
+    key = write_keys.create(store)
+    store.close()
+    port = 8765
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pulse.cli", "serve", "--port", str(port)],
+        env={**os.environ, "PULSE_DB": db},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        lines = path.read_bytes().splitlines()[:messages]
+        bodies = [
+            b'{"batch":[' + b",".join(lines[i : i + BATCH]) + b"]}"
+            for i in range(0, len(lines), BATCH)
+        ]
+        queue = iter(bodies)
+        lock = threading.Lock()
+        failures: list[str] = []
+
+        def send() -> None:
+            with httpx.Client(base_url=base, auth=(key, ""), timeout=60) as client:
+                while True:
+                    with lock:
+                        body = next(queue, None)
+                    if body is None:
+                        return
+                    response = client.post(
+                        "/v1/batch", content=body, headers={"content-type": "application/json"}
+                    )
+                    if response.status_code != 200:
+                        failures.append(response.text[:200])
+
+        threads = [threading.Thread(target=send) for _ in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        if failures:
+            raise SystemExit(f"HTTP failures: {failures[:3]}")
+        return len(lines), seconds
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--limit", type=int, default=None, help="messages for the file import")
+    parser.add_argument("--http-messages", type=int, default=200_000)
+    parser.add_argument("--naive-messages", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
+        workdir = Path(tmp)
+        data = workdir / "demo.jsonl"
+        started = time.perf_counter()
+        total = write_jsonl(data, args.scale, args.limit)
+        size = data.stat().st_size / 1e6
+        print(
+            f"demo data: {total:,} messages, {size:,.0f} MB ({time.perf_counter() - started:.1f} s)"
+        )
+
+        n, s = bench_naive(data, workdir, args.naive_messages)
+        naive = n / s
+        print(f"baseline, row by row : {n:>10,} msg in {s:6.2f} s = {naive:>10,.0f} msg/s")
+        n, s = bench_file(data, workdir)
+        rate = n / s
+        print(
+            f"file import (JSONL)  : {n:>10,} msg in {s:6.2f} s = {rate:>10,.0f} msg/s"
+            f"  ({rate / naive:,.0f}x baseline; target 200,000)"
+        )
+        n, s = bench_http(data, workdir, args.http_messages, args.clients)
+        rate = n / s
+        print(
+            f"HTTP, {BATCH}-msg batches: {n:>10,} msg in {s:6.2f} s = {rate:>10,.0f} msg/s"
+            f"  ({rate / naive:,.0f}x baseline; target 20,000; {args.clients} clients)"
+        )
+
+
+if __name__ == "__main__":
+    main()
