@@ -16,9 +16,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pulse.ingest.contract import ENVELOPE
-from pulse.ingest.pipeline import Chunk
+from pulse.ingest.pipeline import Chunk, lines_chunk
 
 CHUNK_LINES = 200_000
+BLOCK_BYTES = 32 * 1024 * 1024
 FORMATS = ("jsonl", "csv", "parquet")
 
 
@@ -35,29 +36,32 @@ def read_chunks(path: Path, chunk_lines: int = CHUNK_LINES) -> Iterator[Chunk]:
     """Chunks of messages from one file, whatever its format."""
     fmt = detect_format(path)
     if fmt == "jsonl":
-        return _jsonl_chunks(path, chunk_lines)
+        return _jsonl_chunks(path, BLOCK_BYTES)
     if fmt == "csv":
         return _table_chunks(_csv_batches(path, chunk_lines), first_line=2)
     return _table_chunks(_parquet_batches(path, chunk_lines), first_line=1)
 
 
-def _jsonl_chunks(path: Path, chunk_lines: int) -> Iterator[Chunk]:
-    lines: list[str] = []
-    numbers: list[int] = []
-    size = 0
+def _jsonl_chunks(path: Path, block_bytes: int) -> Iterator[Chunk]:
+    """Blocks of whole lines; DuckDB splits and numbers them (blank lines keep their number)."""
+    first = 1
+    carry = b""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            size += len(raw)
-            text = raw.strip()
-            if not text:
+        while True:
+            block = handle.read(block_bytes)
+            data = carry + block
+            if not block:
+                if data.strip():
+                    yield Chunk(data.decode("utf-8", errors="replace"), first, 1, len(data))
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
                 continue
-            lines.append(text.decode("utf-8", errors="replace"))
-            numbers.append(number)
-            if len(lines) >= chunk_lines:
-                yield Chunk(lines, numbers, size)
-                lines, numbers, size = [], [], 0
-    if lines or size:
-        yield Chunk(lines, numbers, size)
+            whole, carry = data[: cut + 1], data[cut + 1 :]
+            lines = whole.count(b"\n")
+            yield Chunk(whole[:-1].decode("utf-8", errors="replace"), first, lines, len(whole))
+            first += lines
 
 
 def _csv_batches(path: Path, chunk_lines: int) -> Iterator[list[dict[str, Any]]]:
@@ -108,6 +112,5 @@ def _table_chunks(batches: Iterator[list[dict[str, Any]]], first_line: int) -> I
     number = first_line
     for rows in batches:
         lines = [orjson.dumps(unflatten(row), default=str).decode() for row in rows]
-        numbers = list(range(number, number + len(rows)))
+        yield lines_chunk(lines, number)
         number += len(rows)
-        yield Chunk(lines, numbers, sum(len(line) for line in lines))

@@ -1,10 +1,11 @@
-"""Validate and normalise raw messages into store rows, set-based, in an in-memory DuckDB.
+"""Validate and normalise raw messages into store rows, set-based, in DuckDB.
 
-Every entry point (HTTP batch, JSON Lines, CSV, Parquet) hands over the same thing: a table of
-`(n, line)` where `line` is one message as JSON text and `n` its position (message index or file
-line). One SQL pass checks the contract of `contract.py` and produces the rows of the three
-store tables. DuckDB is used here only as a fast, vectorised JSON engine; the store may be
-PostgreSQL.
+Every entry point (HTTP batch, JSON Lines, CSV, Parquet) hands over the same thing: a block of
+text with one message as JSON per line, and the number of its first line (message index or file
+line). One SQL pass checks the contract of `contract.py` into a `parsed` temp table; the three
+SELECTs below turn it into rows of the store tables. On a DuckDB store this runs on the store's
+own connection (rows go straight into the tables); for PostgreSQL an in-memory DuckDB is the JSON
+engine and the rows travel as Arrow.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -170,6 +172,14 @@ def _prop_ident(prop: str) -> str:
     return '"to"' if prop == "to" else prop
 
 
+SPLIT_SQL = """
+CREATE OR REPLACE TEMP TABLE raw AS
+SELECT CAST($first AS BIGINT) + i - 1 AS n, rtrim(line, chr(13)) AS line FROM (
+  SELECT unnest(parts) AS line, generate_subscripts(parts, 1) AS i
+  FROM (SELECT string_split($text, chr(10)) AS parts)
+) WHERE trim(line) <> ''
+"""
+
 PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 WITH j AS (
@@ -290,23 +300,26 @@ def new_engine() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def normalize(
-    con: duckdb.DuckDBPyConnection,
-    raw: pa.Table,
-    received_at: datetime,
-    where: str = "message",
-) -> Normalized:
-    """Check every message of `raw` (columns n, line); raise RejectedBatch or return store rows."""
-    con.register("raw", raw)
-    try:
-        con.execute(PARSE_SQL)
-        errors = con.execute(ERRORS_SQL).fetchall()
-        if errors:
-            rejections = [Rejection(int(n), *str(error).split("|", 1)) for n, error in errors]
-            raise RejectedBatch(rejections, where)
-        events = con.sql(EVENTS_SQL, params={"received_at": received_at}).to_arrow_table()
-        traits = con.sql(TRAITS_SQL).to_arrow_table()
-        entities = con.sql(ENTITIES_SQL).to_arrow_table()
-    finally:
-        con.unregister("raw")
-    return Normalized(events, traits, entities)
+def stage(con: Any, text: str, first: int, where: str = "message") -> int:
+    """Check the messages of `text` (one per line) into temp table `parsed`; return how many.
+
+    Raise RejectedBatch (naming `where` and the line number) if any message is invalid.
+    """
+    con.execute(SPLIT_SQL, {"text": text, "first": first})
+    con.execute(PARSE_SQL)
+    con.execute(ERRORS_SQL)
+    errors = con.fetchall()
+    if errors:
+        rejections = [Rejection(int(n), *str(error).split("|", 1)) for n, error in errors]
+        raise RejectedBatch(rejections, where)
+    con.execute("SELECT count(*) FROM parsed")
+    return int(con.fetchall()[0][0])
+
+
+def staged_rows(con: duckdb.DuckDBPyConnection, received_at: datetime) -> Normalized:
+    """The staged messages as Arrow rows of the three store tables."""
+    return Normalized(
+        con.sql(EVENTS_SQL, params={"received_at": received_at}).to_arrow_table(),
+        con.sql(TRAITS_SQL).to_arrow_table(),
+        con.sql(ENTITIES_SQL).to_arrow_table(),
+    )

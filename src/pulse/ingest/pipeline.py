@@ -10,10 +10,16 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from pulse.ingest.contract import ForbiddenMessages
-from pulse.ingest.normalize import Normalized, new_engine, normalize
+from pulse.ingest.normalize import (
+    ENTITIES_SQL,
+    EVENTS_SQL,
+    TRAITS_SQL,
+    new_engine,
+    stage,
+    staged_rows,
+)
 from pulse.ingest.scope import enforce_partner
 from pulse.store.store import Store, WriteResult
 
@@ -28,12 +34,33 @@ def engine() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def raw_table(lines: list[str], numbers: list[int]) -> pa.Table:
-    return pa.table({"n": pa.array(numbers, pa.int64()), "line": pa.array(lines, pa.string())})
+@dataclass(frozen=True)
+class Chunk:
+    """Messages as JSON text, one per line; `first` numbers the first line (index or file line)."""
+
+    text: str
+    first: int
+    lines: int
+    size: int
 
 
-def normalize_lines(lines: list[str], numbers: list[int], where: str) -> Normalized:
-    return normalize(engine(), raw_table(lines, numbers), datetime.now(UTC), where)
+def load_chunk(store: Store, cur: Any, chunk: Chunk, where: str) -> WriteResult:
+    """Validate one chunk and store it inside the open transaction `cur`, or raise."""
+    received_at = datetime.now(UTC)
+    if store.engine == "duckdb":
+        count = stage(cur, chunk.text, chunk.first, where)
+        stored = store.insert_select(cur, "events", EVENTS_SQL, {"received_at": received_at})
+        store.insert_select(cur, "traits", TRAITS_SQL)
+        store.insert_select(cur, "entities", ENTITIES_SQL)
+        return WriteResult(count, stored)
+    json_engine = engine()
+    stage(json_engine, chunk.text, chunk.first, where)
+    return store.write_in(cur, staged_rows(json_engine, received_at))
+
+
+def lines_chunk(lines: list[str], first: int = 0) -> Chunk:
+    text = "\n".join(lines)
+    return Chunk(text, first, len(lines), len(text))
 
 
 def ingest_messages(
@@ -44,18 +71,11 @@ def ingest_messages(
         rejections = enforce_partner(messages, partner)
         if rejections:
             raise ForbiddenMessages(rejections)
-    lines = [orjson.dumps(m).decode() for m in messages]
-    rows = normalize_lines(lines, list(range(len(lines))), "message")
-    return store.write(rows)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Lines of one file, numbered as in the file, with the bytes they took."""
-
-    lines: list[str]
-    numbers: list[int]
-    size: int
+    if not messages:
+        return WriteResult(0, 0)
+    chunk = lines_chunk([orjson.dumps(m).decode() for m in messages])
+    with store.transaction() as cur:
+        return load_chunk(store, cur, chunk, "message")
 
 
 @dataclass
@@ -82,12 +102,11 @@ def ingest_chunks(
     with store.transaction() as cur:
         for label, file_chunks in chunks:
             for chunk in file_chunks:
-                rows = normalize_lines(chunk.lines, chunk.numbers, f"{label}: line")
-                written = store.write_in(cur, rows)
+                written = load_chunk(store, cur, chunk, f"{label}: line")
                 result.received += written.received
                 result.stored += written.stored
                 if progress is not None:
-                    progress(len(chunk.lines), chunk.size)
+                    progress(written.received, chunk.size)
     return result
 
 
@@ -98,8 +117,8 @@ def message_chunks(messages: Iterable[dict[str, Any]], size: int = 100_000) -> I
     for message in messages:
         lines.append(orjson.dumps(message).decode())
         if len(lines) >= size:
-            yield Chunk(lines, list(range(count, count + len(lines))), sum(map(len, lines)))
+            yield lines_chunk(lines, count)
             count += len(lines)
             lines = []
     if lines:
-        yield Chunk(lines, list(range(count, count + len(lines))), sum(map(len, lines)))
+        yield lines_chunk(lines, count)

@@ -23,6 +23,13 @@ from pulse.ingest.normalize import Normalized
 from pulse.store.schema import LATEST, MIGRATIONS
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+# Re-sent messages are skipped; an entity's first-seen time only moves earlier.
+ON_CONFLICT = {
+    "events": "ON CONFLICT DO NOTHING",
+    "traits": "ON CONFLICT DO NOTHING",
+    "entities": "ON CONFLICT (entity, entity_id) DO UPDATE SET "
+    "first_seen = LEAST(entities.first_seen, excluded.first_seen)",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,8 @@ class Store:
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
             )
             cur.execute("SELECT coalesce(max(version), 0) FROM pulse_migrations")
-            row = cur.fetchone()
-        return int(row[0]) if row else 0
+            rows = cur.fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""
@@ -91,6 +98,7 @@ class Store:
                     yield cur
                 return
             cur = raw.cursor()
+            cur.execute("SET TimeZone = 'UTC'")
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -111,20 +119,23 @@ class Store:
         """Store rows inside an open transaction (several chunks of one file share one)."""
         if rows.count == 0:
             return WriteResult(0, 0)
-        stored = self._insert(cur, "events", rows.events, "ON CONFLICT DO NOTHING")
-        self._insert(cur, "traits", rows.traits, "ON CONFLICT DO NOTHING")
-        self._insert(
-            cur,
-            "entities",
-            rows.entities,
-            "ON CONFLICT (entity, entity_id) DO UPDATE SET "
-            "first_seen = LEAST(entities.first_seen, excluded.first_seen)",
-        )
+        stored = self._insert(cur, "events", rows.events)
+        self._insert(cur, "traits", rows.traits)
+        self._insert(cur, "entities", rows.entities)
         return WriteResult(rows.count, stored)
 
-    def _insert(self, cur: Any, table: str, data: pa.Table, conflict: str) -> int:
+    def insert_select(
+        self, cur: Any, table: str, select: str, params: dict[str, Any] | None = None
+    ) -> int:
+        """INSERT the rows of a SELECT run on the same DuckDB connection (no copy through Arrow)."""
+        cur.execute(f"INSERT INTO {table} {select} {ON_CONFLICT[table]}", params or {})
+        rows = cur.fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _insert(self, cur: Any, table: str, data: pa.Table) -> int:
         if data.num_rows == 0:
             return 0
+        conflict = ON_CONFLICT[table]
         columns = ", ".join(data.column_names)
         staged = f"staged_{table}"
         if self.engine == "duckdb":
@@ -133,8 +144,8 @@ class Store:
                 cur.execute(
                     f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}"
                 )
-                row = cur.fetchone()
-                return int(row[0]) if row else 0
+                rows = cur.fetchall()
+                return int(rows[0][0]) if rows else 0
             finally:
                 cur.unregister(staged)
         cur.execute(f"DROP TABLE IF EXISTS {staged}")  # an earlier chunk of the same file
