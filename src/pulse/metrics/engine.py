@@ -129,7 +129,7 @@ class Engine:
                     "status": metric.health.status(value, window.days) if metric.health else None,
                 }
             )
-        rows.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0), str(r["key"])))
+        rows.sort(key=_row_order)
         return rows
 
     def _series(
@@ -187,10 +187,12 @@ class Engine:
         for position, ref in enumerate(refs):
             if isinstance(self.catalog.get(ref.id).compute, ADDITIVE):
                 joined[position] = joined[position].fillna(0.0)  # no facts means zero
-        out = []
-        for (span_index, dim), row in joined.iterrows():
+        out: list[tuple[int, Any, float | None]] = []
+        for key, row in joined.iterrows():
+            span_index: int = key[0]  # type: ignore[index]
+            dim: Any = key[1]  # type: ignore[index]
             values = [None if _missing(v) else float(v) for v in row.tolist()]
-            out.append((span_index, dim, formula(values, plan.spans[span_index].days)))
+            out.append((int(span_index), dim, formula(values, plan.spans[span_index].days)))
         return pd.DataFrame(out, columns=["span", "dim", "value"])
 
     def _growth(self, src: Source, growth: Growth, plan: Plan) -> pd.DataFrame:
@@ -229,7 +231,7 @@ class Engine:
             paying.group_by(key).aggregate(first=paying.valid_from.min())
         )
         firsts = dict(zip(first_paid[key], first_paid["first"], strict=True))
-        out = []
+        out: list[tuple[int, str | None, float]] = []
         for i, s in enumerate(plan.spans):
             rows = levels[levels["span_index"] == i]
             wide = rows.pivot_table(index=key, columns="edge", values="value", aggfunc="sum")
@@ -321,7 +323,7 @@ class Engine:
         """
         grain = plan.spans[0].grain
         if grain is not None and not before:
-            return local_time(src.tz, ts).truncate(_TRUNCATE[grain])  # type: ignore[no-any-return]
+            return local_time(src.tz, ts).truncate(_TRUNCATE[grain])
         branches = [((ts >= s.start) & (ts < s.end), ibis.literal(s.key)) for s in plan.spans]
         if before:
             branches.append((ts < plan.spans[0].start, ibis.literal(_BASE_KEY)))
@@ -372,6 +374,12 @@ def _naive(key: Any) -> Any:
     return stamp.to_pydatetime()
 
 
+def _row_order(row: dict[str, Any]) -> tuple[bool, float, str]:
+    """Breakdown rows: largest value first, empty values last, then by key."""
+    value = row["value"]
+    return (value is None, -(value or 0), str(row["key"]))
+
+
 def _movement(before: float, after: float, first_paid: Any, span: Span) -> str | None:
     if before == after:
         return None
@@ -399,10 +407,16 @@ def _dims(frame: pd.DataFrame | pd.Series, plan: Plan) -> list[Any]:
     return list(dict.fromkeys(None if _missing(v) else v for v in values)) or [None]
 
 
-def _value(frame: pd.DataFrame, span_index: int, dim: Any = None) -> float | None:
-    """The value of one span (of one dimension value if given); 0 if no row, None if empty."""
+_ALL = object()  # `_value` without a dimension: every row of the span
+
+
+def _value(frame: pd.DataFrame, span_index: int, dim: Any = _ALL) -> float | None:
+    """The value of one span (of one dimension value if given, None = the rows without one);
+    0 if no row, None if empty."""
     rows = frame[frame["span"] == span_index]
-    if dim is not None:
+    if dim is None:
+        rows = rows[rows["dim"].isna()]
+    elif dim is not _ALL:
         rows = rows[rows["dim"] == dim]
     values = [float(v) for v in rows["value"] if not _missing(v)]
     if rows.empty:

@@ -18,7 +18,7 @@ from pulse.store.store import Store
 UTC_TS = dt.Timestamp(timezone="UTC")
 
 
-@ibis.udf.scalar.builtin(name="timezone")
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
 def local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
     """The wall-clock time of `ts` in `zone` (DuckDB and PostgreSQL both have timezone())."""
 
