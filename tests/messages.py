@@ -76,3 +76,20 @@ def value(store: Store, metric: str, as_of: str, window: str = "last_30d", **opt
 
 def rows(answer: dict[str, Any]) -> dict[Any, Any]:
     return {row["key"]: row["value"] for row in answer["rows"]}
+
+
+def plan(plan_id: str, when: str, **traits: Any) -> dict[str, Any]:
+    """A plan entity: plan("basic", "2026-01-01", price=30, interval="month")."""
+    return group(plan_id, when, entity="plan", **traits)
+
+
+def fx_rate(currency: str, day: str, rate: float) -> dict[str, Any]:
+    """One day's rate from `currency` to the reporting currency (USD)."""
+    return group(
+        f"fx_{currency}_{day}", day, entity="fx_rate", currency=currency, rate=rate, date=day
+    )
+
+
+def series(answer: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The series of an answer as (period, value) pairs."""
+    return [(point["period"], point["value"]) for point in answer["series"]]

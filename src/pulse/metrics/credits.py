@@ -182,7 +182,7 @@ METRICS = (
         "credits.in_channels",
         "Credits in channels",
         "Partners' purchased credits not yet allocated, all time (seed 001 \"Créditos en "
-        "Canales\"): a liability, high is good for revenue but watch consumption.",
+        'Canales"): a liability, high is good for revenue but watch consumption.',
         "credits",
         Balance(channel_facts),
         direction="none",
@@ -210,7 +210,7 @@ METRICS = (
         "credits.consumption_ratio",
         "Consumption ratio",
         "Σ partner credits consumed / Σ partner credits purchased × 100, all time (seed 001 "
-        "\"Ratio de Consumo\"). Good 60–80 %; below 50 % partners buy but do not use "
+        '"Ratio de Consumo"). Good 60–80 %; below 50 % partners buy but do not use '
         "(training issue?); above 95 % high engagement (upsell).",
         "percent",
         ratio(Ref("credits.partner_consumed"), Ref("credits.partner_purchased")),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ibis
-
 from collections.abc import Sequence
+
+import ibis
 
 from pulse.metrics.catalog import Derived, Flow, Metric, Ref, Stock, health, ratio
 from pulse.metrics.source import Source
@@ -69,9 +69,9 @@ def open_facts(src: Source) -> ibis.Table:
 
 def new_facts(src: Source) -> ibis.Table:
     customers = src.customers()
-    return customers.filter(customers.deleted_at.isnull() | (customers.deleted_at >= src.as_of)).select(
-        "customer_id", "partner_id", ts=customers.created, value=ibis.literal(1)
-    )
+    return customers.filter(
+        customers.deleted_at.isnull() | (customers.deleted_at >= src.as_of)
+    ).select("customer_id", "partner_id", ts=customers.created, value=ibis.literal(1))
 
 
 def churned_facts(src: Source) -> ibis.Table:

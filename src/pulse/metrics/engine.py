@@ -17,11 +17,11 @@ import ibis
 import pandas as pd
 
 from pulse.metrics.catalog import (
+    MOVEMENTS,
     Balance,
     Catalog,
     Derived,
     Flow,
-    MOVEMENTS,
     Growth,
     Metric,
     Movements,
@@ -43,7 +43,12 @@ from pulse.metrics.windows import (
 from pulse.store.store import Store
 
 PARTNER_DIMS = {"partner_kind": "kind", "tier": "program_tier"}
-CUSTOMER_DIMS = {"plan": "plan_id", "channel": "channel", "status": "status", "platform": "platform"}
+CUSTOMER_DIMS = {
+    "plan": "plan_id",
+    "channel": "channel",
+    "status": "status",
+    "platform": "platform",
+}
 FACT_DIMS = {"partner": "partner_id", "style": "style_id", "experience": "experience_id"}
 DIMENSIONS = (*FACT_DIMS, *PARTNER_DIMS, *CUSTOMER_DIMS)
 _TRUNCATE = {"day": "D", "week": "W", "month": "M"}
@@ -90,7 +95,9 @@ class Engine:
             raise ValueError(f"by: {metric.id} has no dimension {query.by!r} (allowed: {allowed})")
         window = parse_window(query.window, query.as_of)
         previous = window.previous()
-        src = Source(self.store, query.tz, self.currency, instant(window.end + timedelta(1), query.tz))
+        src = Source(
+            self.store, query.tz, self.currency, instant(window.end + timedelta(1), query.tz)
+        )
         spans = (window_span(previous, query.tz), window_span(window, query.tz))
         totals = self._frame(src, metric, Plan(spans, None, query.partner))
         value, prior = _value(totals, 1), _value(totals, 0)
@@ -115,7 +122,9 @@ class Engine:
 
     # -- shaping ----------------------------------------------------------------------------------
 
-    def _rows(self, src: Source, metric: Metric, plan: Plan, window: Window) -> list[dict[str, Any]]:
+    def _rows(
+        self, src: Source, metric: Metric, plan: Plan, window: Window
+    ) -> list[dict[str, Any]]:
         frame = self._frame(src, metric, plan)
         rows = []
         for key, group in frame.groupby("dim", dropna=False, sort=False):
@@ -146,8 +155,12 @@ class Engine:
                 running.append(total)
             values = list(running)
         return [
-            {"period": s.key.date().isoformat(), "start": s.first.isoformat(),
-             "end": s.last.isoformat(), "value": _clean(v)}
+            {
+                "period": s.key.date().isoformat(),
+                "start": s.first.isoformat(),
+                "end": s.last.isoformat(),
+                "value": _clean(v),
+            }
             for s, v in zip(spans, values, strict=True)
         ]
 
@@ -163,7 +176,9 @@ class Engine:
             return self._balance(src, compute, plan, at)
         if isinstance(compute, Ratio):
             return self._combine(
-                src, (compute.numerator, compute.denominator), plan,
+                src,
+                (compute.numerator, compute.denominator),
+                plan,
                 lambda values, _days: _scaled(safe_div(values[0], values[1]), compute.scale),
             )
         if isinstance(compute, Derived):
@@ -177,7 +192,9 @@ class Engine:
     def _ref(self, src: Source, ref: Ref, plan: Plan) -> pd.DataFrame:
         return self._frame(src, self.catalog.get(ref.id), plan, ref.at)
 
-    def _combine(self, src: Source, refs: tuple[Ref, ...], plan: Plan, formula: Any) -> pd.DataFrame:
+    def _combine(
+        self, src: Source, refs: tuple[Ref, ...], plan: Plan, formula: Any
+    ) -> pd.DataFrame:
         frames = [self._ref(src, ref, plan).set_index(["span", "dim"])["value"] for ref in refs]
         joined = pd.concat(frames, axis=1, keys=range(len(frames)))
         index = pd.MultiIndex.from_product(
@@ -401,8 +418,10 @@ def _missing(value: Any) -> bool:
 def _dims(frame: pd.DataFrame | pd.Series, plan: Plan) -> list[Any]:
     if plan.dim is None:
         return [None]
-    values = frame.index.get_level_values("dim") if isinstance(frame.index, pd.MultiIndex) else (
-        frame["dim"]
+    values = (
+        frame.index.get_level_values("dim")
+        if isinstance(frame.index, pd.MultiIndex)
+        else (frame["dim"])
     )
     return list(dict.fromkeys(None if _missing(v) else v for v in values)) or [None]
 

@@ -88,18 +88,39 @@ def mrr_facts(src: Source) -> ibis.Table:
         valid_from=ibis.greatest(overlap.valid_from, overlap.valid_from_right),
         valid_to=_ends(overlap.valid_to, overlap.valid_to_right),
     )
-    unknown = subs.filter(~subs.customer_id.isin(status.entity_id))
-    return ibis.union(paying, unknown.select(*paying.columns))
+    # Before a customer's first status (or without any) the status is unknown: count the MRR.
+    firsts = status.group_by(first_id=status.entity_id).aggregate(first=status.valid_from.min())
+    early = subs.left_join(firsts, subs.customer_id == firsts.first_id)
+    early = early.filter(early.first.isnull() | (early.valid_from < early.first))
+    unknown = early.select(
+        "customer_id",
+        "partner_id",
+        "subscription_id",
+        "plan",
+        "value",
+        "valid_from",
+        valid_to=_ends(early.valid_to, early.first),
+    )
+    return ibis.union(paying, unknown)
 
 
 def credit_cost_facts(src: Source) -> ibis.Table:
-    """Consumed credits × the consuming customer's plan cost per credit."""
+    """Consumed credits × the cost per credit of the plan the customer was on at the time."""
     used = src.attributed(src.track("credits_consumed"))
-    plan_of = src.latest("customer", "plan_id").select(cid="entity_id", plan_id_cur="value")
-    plans = src.plans()
-    joined = used.left_join(plan_of, used.customer_id == plan_of.cid).left_join(
-        plans, plan_of.plan_id_cur == plans.plan_id
+    history = src.intervals("customer", "plan_id")
+    plan_of = history.select(
+        cid=history.entity_id,
+        plan_id_then=history.value,
+        since=history.valid_from,
+        until=history.valid_to,
     )
+    plans = src.plans()
+    joined = used.left_join(
+        plan_of,
+        (used.customer_id == plan_of.cid)
+        & (plan_of.since <= used.ts)
+        & (plan_of.until.isnull() | (used.ts < plan_of.until)),
+    ).left_join(plans, plan_of.plan_id_then == plans.plan_id)
     return joined.select(
         "ts",
         "customer_id",
