@@ -289,11 +289,9 @@ def test_profit_margin_by_plan(store):
 
 
 def test_empty_store_gives_zero_money_and_no_ratios(store):
-    for metric in ("revenue.total", "revenue.mrr", "revenue.arr"):
+    for metric in ("revenue.total", "revenue.mrr", "revenue.mrr_movements"):
         assert value(store, metric, *FEB) == 0, metric
-    movements = ask(store, "revenue.mrr_movements", *FEB, by="movement")
-    assert movements["value"] == 0
-    assert all(amount == 0 for amount in rows(movements).values())
+    # no revenue, no active customers, nothing before: every ratio divides by zero
     for metric in ("revenue.per_customer", "revenue.profit_margin", "revenue.growth_rate"):
         answer = ask(store, metric, *FEB)
         assert (answer["value"], answer["status"]) == (None, None), metric
