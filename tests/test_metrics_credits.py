@@ -14,7 +14,9 @@ FEB = ("2026-02-28", "this_month")
 Q1 = ("2026-03-31", "2026-01-01..2026-03-31")
 
 
-def bought(credits: float, when: str, user: str | None = None, partner: str | None = None) -> Any:
+def bought(
+    credits: float, when: str, user: str | None = None, partner: str | None = None
+) -> dict[str, Any]:
     return track(
         "credits_purchased", when, user=user, group=partner, credits=credits, amount=credits / 2
     )
@@ -65,8 +67,7 @@ def test_flows_sum_credits_in_the_window_by_plan_and_partner(store):
     # by plan as of Mar 31: basic = c1 (100 now; c1 150 + c2 50 = 200 before), pro = d1
     by_key = {row["key"]: (row["value"], row["previous"]) for row in consumed["rows"]}
     assert by_key == {"basic": (100, 200), "pro": (0, 80)}
-    # partner filter: p1 itself bought 1000; its customers' use counts for it: 150 + 50
-    assert value(store, "credits.purchased", *FEB, partner="p1") == 1000
+    # partner filter: p1's customers' use counts for p1: c1 150 + c2 50
     assert value(store, "credits.consumed", *FEB, partner="p1") == 200
 
 
@@ -76,9 +77,6 @@ def test_consumers_and_credits_per_customer(store):
     per_customer = ask(store, "credits.per_customer", *FEB)
     assert per_customer["value"] == 93.3333  # 280 consumed / 3 consumers
     assert per_customer["unit"] == "credits_per_customer"
-    # March: 100 / 1 (c1) = 100.0; against February's 93.33 → +7.1429 %
-    march = ask(store, "credits.per_customer", "2026-03-31", "this_month")
-    assert (march["value"], march["previous"], march["change_pct"]) == (100.0, 93.3333, 7.1429)
 
 
 # -- balances -----------------------------------------------------------------------------------
