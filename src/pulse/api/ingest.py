@@ -24,7 +24,7 @@ from pulse.ingest.contract import (
     RejectedBatch,
     Rejection,
 )
-from pulse.ingest.pipeline import ingest_messages
+from pulse.ingest.group_commit import GroupWriter
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -132,7 +132,8 @@ async def _accept(request: Request, store: StoreDep, single: str | None) -> Resp
             return _error(422, [Rejection(0, "type", f"must be {single} on /v1/{single}")])
         messages = [payload]
     try:
-        result = await run_in_threadpool(ingest_messages, store, messages, partner=key.partner_id)
+        writer: GroupWriter = request.app.state.writer
+        result = await run_in_threadpool(writer.write, messages, key.partner_id)
     except ForbiddenMessages as exc:
         return _error(403, exc.rejections)
     except RejectedBatch as exc:

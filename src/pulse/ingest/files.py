@@ -1,8 +1,8 @@
 """Reading message files: JSON Lines, CSV and Parquet (SPEC §1.1), in chunks.
 
-JSON Lines go to the validator as they are (exact line numbers in errors). CSV and Parquet rows
-are turned back into messages: envelope columns stay, `properties.x` / `traits.x` columns nest,
-and any other column is a property of a track message or a trait of identify/group.
+JSON Lines are read by DuckDB's parallel reader and go to the validator as they are. CSV and
+Parquet rows are turned back into messages: envelope columns stay, `properties.x` / `traits.x`
+columns nest, and any other column is a property of a track message or a trait of identify/group.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pulse.ingest.contract import ENVELOPE
-from pulse.ingest.pipeline import Chunk, lines_chunk
+from pulse.ingest.pipeline import Chunk, ChunkSource, jsonl_rows, lines_chunk
 
 CHUNK_LINES = 200_000
-BLOCK_BYTES = 32 * 1024 * 1024
 FORMATS = ("jsonl", "csv", "parquet")
 
 
@@ -32,36 +31,15 @@ def detect_format(path: Path) -> str:
     raise ValueError(f"{path}: unknown file type {path.suffix!r}; use .jsonl, .csv or .parquet")
 
 
-def read_chunks(path: Path, chunk_lines: int = CHUNK_LINES) -> Iterator[Chunk]:
+def read_chunks(path: Path, chunk_lines: int = CHUNK_LINES) -> ChunkSource:
     """Chunks of messages from one file, whatever its format."""
     fmt = detect_format(path)
     if fmt == "jsonl":
-        return _jsonl_chunks(path, BLOCK_BYTES)
+        size = path.stat().st_size
+        return lambda store, cur: jsonl_rows(store, cur, str(path), size)
     if fmt == "csv":
         return _table_chunks(_csv_batches(path, chunk_lines), first_line=2)
     return _table_chunks(_parquet_batches(path, chunk_lines), first_line=1)
-
-
-def _jsonl_chunks(path: Path, block_bytes: int) -> Iterator[Chunk]:
-    """Blocks of whole lines; DuckDB splits and numbers them (blank lines keep their number)."""
-    first = 1
-    carry = b""
-    with path.open("rb") as handle:
-        while True:
-            block = handle.read(block_bytes)
-            data = carry + block
-            if not block:
-                if data.strip():
-                    yield Chunk(data.decode("utf-8", errors="replace"), first, 1, len(data))
-                return
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            whole, carry = data[: cut + 1], data[cut + 1 :]
-            lines = whole.count(b"\n")
-            yield Chunk(whole[:-1].decode("utf-8", errors="replace"), first, lines, len(whole))
-            first += lines
 
 
 def _csv_batches(path: Path, chunk_lines: int) -> Iterator[list[dict[str, Any]]]:

@@ -72,6 +72,11 @@ ENVELOPE_STRUCT = _json_struct(
     }
 )
 PROPERTY_STRUCT = _json_struct({c.prop: c.json_type for c in PROPERTY_COLUMNS})
+# The same typed properties and typed traits as raw text: present but not parsed = wrong type.
+PROPERTY_TEXT_STRUCT = _json_struct(
+    {c.prop: "VARCHAR" for c in PROPERTY_COLUMNS if c.json_type != "VARCHAR"}
+)
+TRAIT_TEXT_STRUCT = _json_struct({trait: "VARCHAR" for _, trait in TYPED_TRAITS})
 
 
 ENTITY_OF = (
@@ -114,10 +119,9 @@ def _error_cases() -> str:
         if col.json_type == "VARCHAR":
             continue
         kind = "a boolean" if col.json_type == "BOOLEAN" else "a number"
-        raw = f"json_type(properties, {_quote('$.' + col.prop)})"
         cases.append(
             (
-                f"type = 'track' AND coalesce({raw}, 'NULL') <> 'NULL' AND p.{col.prop} IS NULL",
+                f"pv.{col.prop} IS NOT NULL AND p.{col.prop} IS NULL",
                 f"properties.{col.prop}",
                 f"must be {kind}",
             )
@@ -125,7 +129,7 @@ def _error_cases() -> str:
     cast = {"timestamp": "TIMESTAMPTZ", "number": "DOUBLE", "date": "DATE"}
     kinds = {"timestamp": "an ISO-8601 date-time", "number": "a number", "date": "a date"}
     for (entity, trait), kind in TYPED_TRAITS.items():
-        raw = f"traits ->> {_quote('$.' + trait)}"
+        raw = f"tv.{trait}"
         cases.append(
             (
                 f"entity = {_quote(entity)} AND {raw} IS NOT NULL "
@@ -134,16 +138,19 @@ def _error_cases() -> str:
                 f"must be {kinds[kind]}",
             )
         )
+    needed_by: dict[str, list[str]] = {}
     for event, props in REQUIRED.items():
         for prop in props:
-            value = "partner_id" if prop == "partner_id" else f"p.{_prop_ident(prop)}"
-            cases.append(
-                (
-                    f"event = {_quote(event)} AND {value} IS NULL",
-                    f"properties.{prop}",
-                    f"is required for {event}",
-                )
+            needed_by.setdefault(prop, []).append(event)
+    for prop, events in needed_by.items():
+        value = "partner_id" if prop == "partner_id" else f"p.{_prop_ident(prop)}"
+        cases.append(
+            (
+                f"event IN {_in_list(tuple(events))} AND {value} IS NULL",
+                f"properties.{prop}",
+                "is required for {event}",
             )
+        )
     for key, allowed in ENUMS.items():
         prop, event = key.split("@")
         cases.append(
@@ -163,9 +170,18 @@ def _error_cases() -> str:
             )
         )
     branches = "\n".join(
-        f"    WHEN {cond} THEN {_quote(field + '|' + msg)}" for cond, field, msg in cases
+        f"    WHEN {cond} THEN {_message(field, msg)}" for cond, field, msg in cases
     )
     return f"CASE\n{branches}\n  END"
+
+
+def _message(field: str, message: str) -> str:
+    """`field|message` as SQL; "{event}" in the message is the message's event name."""
+    text = f"{field}|{message}"
+    if "{event}" not in text:
+        return _quote(text)
+    before, after = text.split("{event}")
+    return f"{_quote(before)} || event || {_quote(after)}"
 
 
 def _prop_ident(prop: str) -> str:
@@ -174,10 +190,8 @@ def _prop_ident(prop: str) -> str:
 
 SPLIT_SQL = """
 CREATE OR REPLACE TEMP TABLE raw AS
-SELECT CAST($first AS BIGINT) + i - 1 AS n, rtrim(line, chr(13)) AS line FROM (
-  SELECT unnest(parts) AS line, generate_subscripts(parts, 1) AS i
-  FROM (SELECT string_split($text, chr(10)) AS parts)
-) WHERE trim(line) <> ''
+SELECT CAST($first AS BIGINT) + i AS n, rtrim(line, chr(13)) AS line FROM raw_lines
+WHERE trim(line) <> ''
 """
 
 PARSE_SQL = f"""
@@ -201,6 +215,10 @@ SELECT *,
   {ENTITY_OF} AS entity,
   CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
        THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
+  CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
+       THEN json_transform(properties, {PROPERTY_TEXT_STRUCT}) END AS pv,
+  CASE WHEN type <> 'track' AND json_type(traits) = 'OBJECT'
+       THEN json_transform(traits, {TRAIT_TEXT_STRUCT}) END AS tv,
   coalesce(
     CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
          THEN nullif(properties ->> '$.partner_id', '') END,
@@ -234,8 +252,6 @@ SELECT message_id, type, CASE WHEN type = 'track' THEN event END AS event,
   {_promoted},
   CAST(CASE WHEN type = 'track' THEN properties ELSE traits END AS VARCHAR) AS payload
 FROM parsed
-QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) = 1
-ORDER BY n
 """
 
 _trait_events = " UNION ALL ".join(
@@ -246,8 +262,7 @@ _trait_events = " UNION ALL ".join(
 
 TRAITS_SQL = f"""
 WITH msgs AS (
-  SELECT * FROM parsed QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) = 1
-), entity_traits AS (
+  SELECT * FROM parsed ), entity_traits AS (
   SELECT CASE WHEN msgs.type = 'identify' THEN 'customer'
               ELSE coalesce(msgs.traits ->> '$.entity', 'partner') END AS entity,
          CASE WHEN msgs.type = 'identify' THEN msgs.user_id ELSE msgs.group_id END AS entity_id,
@@ -300,20 +315,74 @@ def new_engine() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def stage(con: Any, text: str, first: int, where: str = "message") -> int:
-    """Check the messages of `text` (one per line) into temp table `parsed`; return how many.
+FILE_SQL = """
+CREATE OR REPLACE TEMP TABLE raw_file AS
+SELECT n, rtrim(line, chr(13)) AS line FROM (
+  SELECT row_number() OVER () AS n, line
+  FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
+                escape = '', auto_detect = false, strict_mode = false, max_line_size = 67108864)
+) WHERE trim(coalesce(line, '')) <> ''
+"""
 
-    Raise RejectedBatch (naming `where` and the line number) if any message is invalid.
+
+SLICE_SQL = """
+CREATE OR REPLACE TEMP TABLE raw AS SELECT n, line FROM raw_file WHERE n > $low AND n <= $high
+"""
+
+
+DEDUPE_SQL = """
+DELETE FROM parsed WHERE n IN (
+  SELECT n FROM parsed QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) > 1)
+"""
+
+
+def read_lines(con: Any, path: str) -> int:
+    """Read a JSON Lines file into temp table `raw_file` (n = line number); return the last n.
+
+    DuckDB's parallel CSV reader splits the lines (one VARCHAR column, no quoting).
     """
-    con.execute(SPLIT_SQL, {"text": text, "first": first})
+    con.execute(FILE_SQL, {"path": path})
+    con.execute("SELECT coalesce(max(n), 0) FROM raw_file")
+    return int(con.fetchall()[0][0])
+
+
+def stage_text(con: Any, text: str, first: int, where: str = "message") -> int:
+    """Stage the messages of `text` (one per line, the first numbered `first`)."""
+    lines = text.split("\n")
+    con.register(
+        "raw_lines", pa.table({"i": pa.array(range(len(lines)), pa.int64()), "line": lines})
+    )
+    try:
+        con.execute(SPLIT_SQL, {"first": first})
+    finally:
+        con.unregister("raw_lines")
+    return check(con, where)
+
+
+def stage_rows(con: Any, low: int, high: int, where: str) -> int:
+    """Stage rows low < n <= high of the file read by `read_lines`."""
+    con.execute(SLICE_SQL, {"low": low, "high": high})
+    return check(con, where)
+
+
+def check(con: Any, where: str) -> int:
+    """Check the messages of temp table `raw` into temp table `parsed`; return how many.
+
+    Raise RejectedBatch (naming `where` and the line number) if any message is invalid. A
+    messageId repeated within the batch keeps its first occurrence.
+    """
     con.execute(PARSE_SQL)
     con.execute(ERRORS_SQL)
     errors = con.fetchall()
     if errors:
         rejections = [Rejection(int(n), *str(error).split("|", 1)) for n, error in errors]
         raise RejectedBatch(rejections, where)
-    con.execute("SELECT count(*) FROM parsed")
-    return int(con.fetchall()[0][0])
+    con.execute("SELECT count(*), count(DISTINCT message_id) FROM parsed")
+    total, distinct = con.fetchall()[0]
+    if total != distinct:
+        con.execute(DEDUPE_SQL)
+        con.fetchall()
+    return int(distinct)
 
 
 def staged_rows(con: duckdb.DuckDBPyConnection, received_at: datetime) -> Normalized:

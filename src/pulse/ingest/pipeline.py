@@ -11,16 +11,17 @@ from typing import Any
 import duckdb
 import orjson
 
-from pulse.ingest.contract import ForbiddenMessages
 from pulse.ingest.normalize import (
     ENTITIES_SQL,
     EVENTS_SQL,
     TRAITS_SQL,
     new_engine,
-    stage,
+    read_lines,
+    stage_rows,
+    stage_text,
     staged_rows,
 )
-from pulse.ingest.scope import enforce_partner
+from pulse.ingest.scope import require_partner
 from pulse.store.store import Store, WriteResult
 
 _engines = threading.local()
@@ -44,18 +45,68 @@ class Chunk:
     size: int
 
 
-def load_chunk(store: Store, cur: Any, chunk: Chunk, where: str) -> WriteResult:
+@dataclass(frozen=True)
+class FileRows:
+    """Rows low < n <= high of a JSON Lines file (read once per file by DuckDB's reader)."""
+
+    path: str
+    low: int
+    high: int
+    size: int
+
+
+def _staging(store: Store, cur: Any) -> Any:
+    """Where messages are checked: the store's own DuckDB connection, else the JSON engine."""
+    return cur if store.engine == "duckdb" else engine()
+
+
+def load_chunk(store: Store, cur: Any, chunk: Chunk | FileRows, where: str) -> WriteResult:
     """Validate one chunk and store it inside the open transaction `cur`, or raise."""
     received_at = datetime.now(UTC)
+    con = _staging(store, cur)
+    if isinstance(chunk, FileRows):
+        count = stage_rows(con, chunk.low, chunk.high, where)
+    else:
+        count = stage_text(con, chunk.text, chunk.first, where)
     if store.engine == "duckdb":
-        count = stage(cur, chunk.text, chunk.first, where)
         stored = store.insert_select(cur, "events", EVENTS_SQL, {"received_at": received_at})
         store.insert_select(cur, "traits", TRAITS_SQL)
         store.insert_select(cur, "entities", ENTITIES_SQL)
         return WriteResult(count, stored)
-    json_engine = engine()
-    stage(json_engine, chunk.text, chunk.first, where)
-    return store.write_in(cur, staged_rows(json_engine, received_at))
+    return store.write_in(cur, staged_rows(con, received_at))
+
+
+def load_batches(store: Store, cur: Any, chunk: Chunk) -> tuple[dict[str, int], list[str]]:
+    """Store a chunk made of several batches: where each message id sits, and the ids stored.
+
+    The caller (group commit) needs the ids to tell each batch how many of its messages were new.
+    """
+    received_at = datetime.now(UTC)
+    con = _staging(store, cur)
+    stage_text(con, chunk.text, chunk.first, "message")
+    con.execute("SELECT message_id, n FROM parsed")
+    positions = {str(mid): int(n) for mid, n in con.fetchall()}
+    if store.engine == "duckdb":
+        ids = store.insert_events_returning(cur, EVENTS_SQL, {"received_at": received_at})
+        store.insert_select(cur, "traits", TRAITS_SQL)
+        store.insert_select(cur, "entities", ENTITIES_SQL)
+        return positions, ids
+    rows = staged_rows(con, received_at)
+    ids = store.insert_events_returning(cur, rows.events)
+    store.insert_rows(cur, "traits", rows.traits)
+    store.insert_rows(cur, "entities", rows.entities)
+    return positions, ids
+
+
+FILE_SLICE = 1_000_000
+
+
+def jsonl_rows(store: Store, cur: Any, path: str, size: int) -> Iterator[FileRows]:
+    """Slices of a JSON Lines file, read in one pass by DuckDB into the staging connection."""
+    rows = read_lines(_staging(store, cur), path)
+    for low in range(0, rows, FILE_SLICE):
+        high = min(low + FILE_SLICE, rows)
+        yield FileRows(path, low, high, size * (high - low) // max(rows, 1))
 
 
 def lines_chunk(lines: list[str], first: int = 0) -> Chunk:
@@ -67,10 +118,7 @@ def ingest_messages(
     store: Store, messages: list[Any], *, partner: str | None = None
 ) -> WriteResult:
     """Validate and store one HTTP batch, all or nothing. Index in errors = position in batch."""
-    if partner is not None:
-        rejections = enforce_partner(messages, partner)
-        if rejections:
-            raise ForbiddenMessages(rejections)
+    require_partner(messages, partner)
     if not messages:
         return WriteResult(0, 0)
     chunk = lines_chunk([orjson.dumps(m).decode() for m in messages])
@@ -88,19 +136,24 @@ class ImportResult:
         return self.received - self.stored
 
 
+ChunkSource = Iterator[Chunk] | Callable[[Store, Any], Iterator[FileRows]]
+
+
 def ingest_chunks(
     store: Store,
-    chunks: Iterable[tuple[str, Iterator[Chunk]]],
+    chunks: Iterable[tuple[str, ChunkSource]],
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Store every chunk of every file in one transaction: one bad line stores nothing.
 
-    `chunks` yields (label, chunk iterator) per file; the label (the file name) prefixes errors.
+    `chunks` yields (label, chunks) per file; the label (the file name) prefixes errors. The
+    chunks are an iterator, or a function of (store, cursor) for files DuckDB reads itself.
     `progress(messages, bytes)` is called after each chunk.
     """
     result = ImportResult()
     with store.transaction() as cur:
-        for label, file_chunks in chunks:
+        for label, source in chunks:
+            file_chunks = source(store, cur) if callable(source) else source
             for chunk in file_chunks:
                 written = load_chunk(store, cur, chunk, f"{label}: line")
                 result.received += written.received

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulse.ingest.contract import Rejection
+from pulse.ingest.contract import ForbiddenMessages, Rejection
 
 PLATFORM_ENTITIES = ("plan", "fx_rate", "integration", "style")
 OWNED_ENTITIES = ("occasion", "experience")
@@ -35,3 +35,11 @@ def enforce_partner(messages: list[dict[str, Any]], partner: str) -> list[Reject
     """Rejections for messages outside `partner`; identify/owned entities get its partner_id."""
     found = (_check_one(i, m, partner) for i, m in enumerate(messages) if isinstance(m, dict))
     return [r for r in found if r is not None]
+
+
+def require_partner(messages: list[Any], partner: str | None) -> None:
+    """Raise ForbiddenMessages unless every message is `partner`'s (None: a platform key)."""
+    if partner is not None:
+        rejections = enforce_partner(messages, partner)
+        if rejections:
+            raise ForbiddenMessages(rejections)

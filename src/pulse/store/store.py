@@ -119,9 +119,9 @@ class Store:
         """Store rows inside an open transaction (several chunks of one file share one)."""
         if rows.count == 0:
             return WriteResult(0, 0)
-        stored = self._insert(cur, "events", rows.events)
-        self._insert(cur, "traits", rows.traits)
-        self._insert(cur, "entities", rows.entities)
+        stored = self.insert_rows(cur, "events", rows.events)
+        self.insert_rows(cur, "traits", rows.traits)
+        self.insert_rows(cur, "entities", rows.entities)
         return WriteResult(rows.count, stored)
 
     def insert_select(
@@ -132,10 +132,23 @@ class Store:
         rows = cur.fetchall()
         return int(rows[0][0]) if rows else 0
 
-    def _insert(self, cur: Any, table: str, data: pa.Table) -> int:
+    def insert_events_returning(
+        self, cur: Any, select: str | pa.Table, params: dict[str, Any] | None = None
+    ) -> list[str]:
+        """Insert events (a DuckDB SELECT, or Arrow rows) and return the ids actually stored."""
+        if isinstance(select, pa.Table):
+            return [str(r[0]) for r in self.insert_rows(cur, "events", select, returning=True)]
+        cur.execute(
+            f"INSERT INTO events {select} {ON_CONFLICT['events']} RETURNING message_id",
+            params or {},
+        )
+        return [str(row[0]) for row in cur.fetchall()]
+
+    def insert_rows(self, cur: Any, table: str, data: pa.Table, returning: bool = False) -> Any:
+        """Insert Arrow rows; the stored count, or with `returning` the stored message ids."""
         if data.num_rows == 0:
-            return 0
-        conflict = ON_CONFLICT[table]
+            return [] if returning else 0
+        conflict = ON_CONFLICT[table] + (" RETURNING message_id" if returning else "")
         columns = ", ".join(data.column_names)
         staged = f"staged_{table}"
         if self.engine == "duckdb":
@@ -145,6 +158,8 @@ class Store:
                     f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}"
                 )
                 rows = cur.fetchall()
+                if returning:
+                    return rows
                 return int(rows[0][0]) if rows else 0
             finally:
                 cur.unregister(staged)
@@ -156,7 +171,7 @@ class Store:
             for record in data.to_pylist():
                 copy.write_row(tuple(record.values()))
         cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}")
-        return int(cur.rowcount)
+        return cur.fetchall() if returning else int(cur.rowcount)
 
     def placeholders(self, sql: str) -> str:
         """Our SQL uses `?` placeholders; psycopg wants `%s`."""
