@@ -190,8 +190,9 @@ def _prop_ident(prop: str) -> str:
 
 SPLIT_SQL = """
 CREATE OR REPLACE TEMP TABLE raw AS
-SELECT CAST($first AS BIGINT) + i AS n, rtrim(line, chr(13)) AS line FROM raw_lines
-WHERE trim(line) <> ''
+SELECT CAST($first AS BIGINT) + i AS n,
+  CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS line
+FROM raw_lines WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
 """
 
 PARSE_SQL = f"""
@@ -317,11 +318,12 @@ def new_engine() -> duckdb.DuckDBPyConnection:
 
 FILE_SQL = """
 CREATE OR REPLACE TEMP TABLE raw_file AS
-SELECT n, rtrim(line, chr(13)) AS line FROM (
+SELECT n, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS line
+FROM (
   SELECT row_number() OVER () AS n, line
   FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
                 escape = '', auto_detect = false, strict_mode = false, max_line_size = 67108864)
-) WHERE trim(coalesce(line, '')) <> ''
+) WHERE line IS NOT NULL AND (NOT starts_with(line, ' ') OR trim(line) <> '')
 """
 
 
