@@ -9,76 +9,38 @@ from typing import Any
 import pytest
 
 from pulse.demo import SCALES, iter_messages
+from pulse.ingest.contract import ENUMS as CONTRACT_ENUMS
+from pulse.ingest.contract import REQUIRED as CONTRACT_REQUIRED
 
 END = dt.date(2026, 5, 3)
 START = END - dt.timedelta(days=547)
 
-# SPEC §1.3: required properties per track event.
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "subscription_started": ("plan_id",),
-    "subscription_changed": ("plan_id",),
-    "subscription_cancelled": (),
-    "invoice_paid": ("amount", "currency", "kind"),
-    "payment_failed": ("amount",),
-    "refund_issued": ("amount",),
-    "credits_purchased": ("credits", "amount"),
-    "credits_allocated": ("credits", "to"),
-    "credits_consumed": ("credits", "source"),
-    "credits_expired": ("credits",),
-    "generation_created": ("style_id", "occasion_id", "status"),
-    "chat_opened": ("experience_id",),
-    "message_sent": ("experience_id", "role"),
-    "button_clicked": ("experience_id",),
-    "module_viewed": ("experience_id", "module"),
+# What the demo sends beyond the ingestion contract's minimum (contract.REQUIRED), so that the
+# dashboards have it, and the events that carry no property at all.
+ALSO_SENT: dict[str, tuple[str, ...]] = {
+    "invoice_paid": ("currency",),
     "signed_up": ("email",),
-    "opt_in_asked": ("channel",),
-    "opted_in": ("channel", "level"),
-    "shared": ("channel",),
-    "participated": (),
-    "advent_door_opened": (),
-    "nps_submitted": ("score", "comment"),
-    "pin_sent": (),
-    "pin_succeeded": (),
-    "pin_failed": (),
-    "data_entered": ("field",),
-    "customer_deleted": (),
-    "status_changed": ("from", "to"),
-    "partner_applied": (),
-    "partner_approved": (),
-    "partner_deactivated": (),
-    "tier_changed": ("from", "to"),
-    "referral_clicked": ("partner_id",),
-    "referral_signed_up": ("partner_id",),
-    "trial_started": (),
-    "converted": ("amount",),
-    "commission_earned": ("partner_id", "amount", "kind"),
-    "payout_sent": ("partner_id", "amount"),
-    "license_activated": ("partner_id",),
-    "license_cancelled": ("partner_id",),
-    "seats_changed": ("partner_id", "seats"),
-    "integration_connected": ("provider",),
-    "integration_synced": ("provider", "ok", "duration_ms"),
-    "api_called": (),
-    "ticket_opened": ("ticket_id",),
-    "ticket_first_response": ("ticket_id",),
-    "ticket_resolved": ("ticket_id", "csat"),
-    "ticket_escalated": ("ticket_id",),
-    "onboarding_started": ("partner_id",),
-    "onboarding_completed": ("partner_id",),
-    "health_check": ("ok", "duration_ms"),
-    "error_logged": ("source", "message"),
-    "spend_recorded": ("channel", "amount"),
+    "nps_submitted": ("comment",),
+    "status_changed": ("from",),
+    "tier_changed": ("from",),
+    "integration_synced": ("duration_ms",),
+    "ticket_resolved": ("csat",),
+    "health_check": ("duration_ms",),
+    "error_logged": ("message",),
 }
+NO_PROPERTIES = (
+    *("participated", "advent_door_opened", "pin_sent", "pin_succeeded", "pin_failed"),
+    *("customer_deleted", "partner_applied", "partner_approved", "partner_deactivated"),
+    *("trial_started", "api_called"),
+)
+REQUIRED: dict[str, tuple[str, ...]] = {
+    event: CONTRACT_REQUIRED.get(event, ()) + ALSO_SENT.get(event, ())
+    for event in (*CONTRACT_REQUIRED, *NO_PROPERTIES)
+}
+# The contract's enumerations (keyed "property@event"), plus the demo's own value sets.
 ENUMS: dict[tuple[str, str], set[str]] = {
-    ("invoice_paid", "kind"): {"subscription", "credits", "platform_fee", "seats", "license"},
-    ("credits_consumed", "source"): {"generation", "message", "other"},
-    ("generation_created", "status"): {"succeeded", "failed", "deleted"},
-    ("message_sent", "role"): {"user", "bot"},
-    ("opt_in_asked", "channel"): {"web_push", "reminder"},
-    ("opted_in", "channel"): {"web_push", "reminder"},
-    ("opted_in", "level"): {"single", "double"},
-    ("shared", "channel"): {"facebook", "email", "native", "twitter", "whatsapp"},
-    ("commission_earned", "kind"): {"recurring", "milestone", "flat"},
+    (key.split("@")[1], key.split("@")[0]): set(allowed) for key, allowed in CONTRACT_ENUMS.items()
+} | {
     ("data_entered", "field"): {"email", "postal_address", "phone", "birthday"},
     ("tier_changed", "to"): {"partner", "power", "elite"},
 }
