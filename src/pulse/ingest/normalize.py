@@ -42,10 +42,6 @@ class Normalized:
     traits: pa.Table
     entities: pa.Table
 
-    @property
-    def count(self) -> int:
-        return int(self.events.num_rows)
-
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -262,10 +258,8 @@ _trait_events = " UNION ALL ".join(
 )
 
 TRAITS_SQL = f"""
-WITH msgs AS (
-  SELECT * FROM parsed ), entity_traits AS (
-  SELECT CASE WHEN msgs.type = 'identify' THEN 'customer'
-              ELSE coalesce(msgs.traits ->> '$.entity', 'partner') END AS entity,
+WITH msgs AS (SELECT * FROM parsed), entity_traits AS (
+  SELECT msgs.entity,
          CASE WHEN msgs.type = 'identify' THEN msgs.user_id ELSE msgs.group_id END AS entity_id,
          e.key AS name,
          CASE WHEN e.type = 'NULL' THEN NULL
@@ -279,8 +273,7 @@ WITH msgs AS (
     AND NOT (msgs.type = 'group' AND e.key = 'entity')
 ), membership AS (
   SELECT 'customer', user_id, 'partner_id', group_id, ts, message_id FROM msgs
-  WHERE type = 'group' AND user_id IS NOT NULL
-    AND coalesce(traits ->> '$.entity', 'partner') = 'partner'
+  WHERE type = 'group' AND user_id IS NOT NULL AND entity = 'partner'
 ), lifecycle AS (
   SELECT r.entity, CASE WHEN r.entity = 'customer' THEN msgs.user_id ELSE msgs.partner_id END,
          r.name, coalesce(r.fixed, msgs.p."to"), msgs.ts, msgs.message_id
@@ -303,7 +296,7 @@ WITH seen AS (
   UNION ALL
   SELECT 'partner', partner_id, ts FROM parsed WHERE partner_id IS NOT NULL
   UNION ALL
-  SELECT coalesce(traits ->> '$.entity', 'partner'), group_id, ts FROM parsed WHERE type = 'group'
+  SELECT entity, group_id, ts FROM parsed WHERE type = 'group'
 )
 SELECT entity, entity_id, min(ts) AS first_seen FROM seen GROUP BY entity, entity_id
 """

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 import duckdb
 import orjson
@@ -62,18 +62,12 @@ def _staging(store: Store, cur: Any) -> Any:
 
 def load_chunk(store: Store, cur: Any, chunk: Chunk | FileRows, where: str) -> WriteResult:
     """Validate one chunk and store it inside the open transaction `cur`, or raise."""
-    received_at = datetime.now(UTC)
     con = _staging(store, cur)
     if isinstance(chunk, FileRows):
         count = stage_rows(con, chunk.low, chunk.high, where)
     else:
         count = stage_text(con, chunk.text, chunk.first, where)
-    if store.engine == "duckdb":
-        stored = store.insert_select(cur, "events", EVENTS_SQL, {"received_at": received_at})
-        store.insert_select(cur, "traits", TRAITS_SQL)
-        store.insert_select(cur, "entities", ENTITIES_SQL)
-        return WriteResult(count, stored)
-    return store.write_in(cur, staged_rows(con, received_at))
+    return WriteResult(count, _store_staged(store, cur, con, returning=False))
 
 
 def load_batches(store: Store, cur: Any, chunk: Chunk) -> tuple[dict[str, int], list[str]]:
@@ -81,21 +75,39 @@ def load_batches(store: Store, cur: Any, chunk: Chunk) -> tuple[dict[str, int], 
 
     The caller (group commit) needs the ids to tell each batch how many of its messages were new.
     """
-    received_at = datetime.now(UTC)
     con = _staging(store, cur)
     stage_text(con, chunk.text, chunk.first, "message")
     con.execute("SELECT message_id, n FROM parsed")
     positions = {str(mid): int(n) for mid, n in con.fetchall()}
+    return positions, _store_staged(store, cur, con, returning=True)
+
+
+@overload
+def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[False]) -> int: ...
+@overload
+def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[True]) -> list[str]: ...
+def _store_staged(store: Store, cur: Any, con: Any, returning: bool) -> int | list[str]:
+    """Insert the staged messages: the number stored, or with `returning` their ids."""
+    received_at = datetime.now(UTC)
     if store.engine == "duckdb":
-        ids = store.insert_events_returning(cur, EVENTS_SQL, {"received_at": received_at})
+        params = {"received_at": received_at}
+        stored: int | list[str] = (
+            store.insert_events_returning(cur, EVENTS_SQL, params)
+            if returning
+            else store.insert_select(cur, "events", EVENTS_SQL, params)
+        )
         store.insert_select(cur, "traits", TRAITS_SQL)
         store.insert_select(cur, "entities", ENTITIES_SQL)
-        return positions, ids
+        return stored
     rows = staged_rows(con, received_at)
-    ids = store.insert_events_returning(cur, rows.events)
+    stored = (
+        store.insert_events_returning(cur, rows.events)
+        if returning
+        else store.insert_rows(cur, "events", rows.events)
+    )
     store.insert_rows(cur, "traits", rows.traits)
     store.insert_rows(cur, "entities", rows.entities)
-    return positions, ids
+    return stored
 
 
 FILE_SLICE = 1_000_000

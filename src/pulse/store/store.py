@@ -19,7 +19,6 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from pulse.ingest.normalize import Normalized
 from pulse.store.schema import LATEST, MIGRATIONS
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
@@ -109,20 +108,6 @@ class Store:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
-
-    def write(self, rows: Normalized) -> WriteResult:
-        """Store a validated batch atomically; messages already stored are skipped."""
-        with self.transaction() as cur:
-            return self.write_in(cur, rows)
-
-    def write_in(self, cur: Any, rows: Normalized) -> WriteResult:
-        """Store rows inside an open transaction (several chunks of one file share one)."""
-        if rows.count == 0:
-            return WriteResult(0, 0)
-        stored = self.insert_rows(cur, "events", rows.events)
-        self.insert_rows(cur, "traits", rows.traits)
-        self.insert_rows(cur, "entities", rows.entities)
-        return WriteResult(rows.count, stored)
 
     def insert_select(
         self, cur: Any, table: str, select: str, params: dict[str, Any] | None = None
