@@ -17,7 +17,7 @@ from pulse.demo.clock import DAY, MINUTE, Month
 from pulse.demo.context import Context
 from pulse.demo.customers import CustomerSpec, customer_life, usage_profile
 from pulse.demo.msg import Item, Props, identify, track
-from pulse.demo.occasions import FAILED, STYLE_DELETION, STYLE_IDS, PublicOccasion
+from pulse.demo.occasions import STYLE_IDS, PublicOccasion, generation_status
 
 CUSTOMER_GROWTH = 3.0  # sign-ups per month triple over the last year
 SUBSCRIBER_CHANNEL = Choice(
@@ -194,11 +194,7 @@ def _visit(
     for _ in range(gens):
         t += 15 + int(rand() * 75)
         si = picker.pick(rng)
-        x = rand()
-        if x < FAILED:
-            status = "failed"
-        else:
-            status = "deleted" if x < FAILED + STYLE_DELETION[si] else "succeeded"
+        status = generation_status(rand(), si)
         yield track(
             t,
             cid,

@@ -25,6 +25,14 @@ STYLE_IDS = tuple(s.id for s in STYLES)
 STYLE_DELETION = tuple(s.deletion for s in STYLES)
 FAILED = 0.03
 
+
+def generation_status(x: float, style: int) -> str:
+    """Outcome of one generation from a uniform draw `x`: some fail, some styles get deleted."""
+    if x < FAILED:
+        return "failed"
+    return "deleted" if x < FAILED + STYLE_DELETION[style] else "succeeded"
+
+
 # kind -> (weekday weights Mon..Sun, earliest start hour, hours of spread, duration hours)
 _SCHEDULE: dict[str, tuple[tuple[float, ...], int, int, int]] = {
     "wedding": ((0.0, 0.0, 0.0, 0.05, 0.2, 0.65, 0.15), 14, 4, 7),
@@ -170,11 +178,8 @@ def _occasion(
             t = starts + duration + int(rand() * 3 * DAY)
             later = True
         si = picker.pick(rng)
-        x = rand()
-        if x < FAILED:
-            status = "failed"
-        else:
-            status = "deleted" if x < FAILED + STYLE_DELETION[si] else "succeeded"
+        status = generation_status(rand(), si)
+        if status != "failed":
             if later:
                 used_later += 1
             else:
