@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Table as RichTable
 
 from pulse.access import write_keys
 from pulse.ingest.contract import RejectedBatch
@@ -19,6 +19,7 @@ from pulse.ingest.files import read_chunks
 from pulse.ingest.pipeline import ImportResult, ingest_chunks, message_chunks
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
+from pulse.metrics.tables import TableQuery, evaluate_table, split_extras
 from pulse.metrics.windows import GRAINS, parse_date
 from pulse.settings import Settings, check_tz
 from pulse.store.store import Store, connect
@@ -214,7 +215,7 @@ def _print_catalog(as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps([m.as_dict() for m in metrics], indent=2) + "\n")
         return
-    table = Table("id", "label", "unit", "health")
+    table = RichTable("id", "label", "unit", "health")
     for m in metrics:
         healthy = ", ".join(m.health.as_dict()["healthy"]) if m.health else ""  # type: ignore[arg-type]
         table.add_row(m.id, m.label, m.unit, healthy)
@@ -233,17 +234,86 @@ def _print_answer(answer: dict[str, Any]) -> None:
         f"change {'' if change is None else f'{change:+.1f} %'} {arrow}  status {answer['status']}"
     )
     if "rows" in answer:
-        table = Table(answer["by"], "value", "previous", "change %")
+        table = RichTable(answer["by"], "value", "previous", "change %")
         for row in answer["rows"]:
             table.add_row(
                 str(row["key"]), str(row["value"]), str(row["previous"]), str(row["change_pct"])
             )
         out.print(table)
     if "series" in answer:
-        table = Table("period", "value")
+        table = RichTable("period", "value")
         for point in answer["series"]:
             table.add_row(point["period"], str(point["value"]))
         out.print(table)
+
+
+@app.command("table")
+def table_command(
+    table_id: Annotated[str | None, typer.Argument(metavar="ID", help="table id")] = None,
+    window: Annotated[
+        str, typer.Option(help="last_30d, last_3m, last_12m, this_month, last_month or START..END")
+    ] = "last_30d",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today, UTC)")
+    ] = None,
+    partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="NAME=VALUE: a column filter or a table parameter"),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="at most this many rows")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="reporting time zone (default $PULSE_TZ or UTC)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON answer")] = False,
+    list_all: Annotated[bool, typer.Option("--list", help="list every table")] = False,
+    db: DbOption = None,
+) -> None:
+    """Show one table: segments and members, cohorts, funnels, leaderboards, heatmaps."""
+    if list_all:
+        tables = [t.as_dict() for t in CATALOG.tables.values()]
+        if as_json:
+            sys.stdout.write(json.dumps(tables, indent=2) + "\n")
+            return
+        listing = RichTable("id", "label", "columns")
+        for t in CATALOG.tables.values():
+            listing.add_row(t.id, t.label, ", ".join(c.name for c in t.columns))
+        out.print(listing)
+        return
+    if table_id is None:
+        raise _fail("ID: give a table id, or --list")
+    try:
+        settings = _settings(db, tz)
+        pairs = {}
+        for item in where or []:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"where: {item!r} is not NAME=VALUE")
+            pairs[name] = value
+        params, filters = split_extras(CATALOG.table(table_id), pairs)
+        query = TableQuery(
+            table=table_id,
+            as_of=parse_date(as_of, "as-of") if as_of else datetime.now(UTC).date(),
+            window=window,
+            partner=partner,
+            tz=settings.tz,
+            where=filters,
+            params=params,
+            limit=limit,
+        )
+        answer = evaluate_table(Engine(_open(settings), CATALOG, settings.currency), query)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0])) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    window_text = f"{answer['window']['start']} .. {answer['window']['end']}"
+    shown = RichTable(
+        *[c["name"] for c in answer["columns"]], title=f"{answer['label']}, {window_text}"
+    )
+    for row in answer["rows"]:
+        shown.add_row(*["" if v is None else str(v) for v in row.values()])
+    out.print(shown)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pulse import __version__
-from pulse.api import ingest, metrics
+from pulse.api import ingest, metrics, tables
 from pulse.ingest.group_commit import GroupWriter
 from pulse.settings import Settings
 from pulse.store.store import Store
@@ -33,6 +33,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(ingest.router)
     app.include_router(metrics.router)
+    app.include_router(tables.router)
 
     @app.get("/healthz", tags=["system"], summary="Liveness and schema version")
     def healthz() -> dict[str, object]:

@@ -1,12 +1,51 @@
-"""Metrics: the one catalog every surface reads (see `catalog.py`), and its engine."""
+"""Metrics: the one catalog every surface reads (see `catalog.py`), and its engine.
+
+Each family module declares its metrics and tables in `METRICS`; this is the only registry.
+"""
 
 from __future__ import annotations
 
-from pulse.metrics import credits, customers, revenue
+from pulse.metrics import (
+    affiliates,
+    agency,
+    cohorts,
+    credits,
+    customers,
+    engagement,
+    finance,
+    forecasts,
+    integrations,
+    partners,
+    revenue,
+    segments,
+    sessions,
+    support,
+    system,
+    usage,
+)
 from pulse.metrics.catalog import Catalog
 
+FAMILIES = (
+    customers,
+    credits,
+    revenue,
+    partners,
+    usage,
+    sessions,
+    engagement,
+    affiliates,
+    agency,
+    integrations,
+    finance,
+    support,
+    system,
+    segments,
+    cohorts,
+    forecasts,
+)
+
 CATALOG = Catalog()
-for family in (customers, credits, revenue):
+for family in FAMILIES:
     CATALOG.add(*family.METRICS)
 
 __all__ = ["CATALOG"]

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import ibis
+    import pandas as pd
 
     from pulse.metrics.source import Source
+    from pulse.metrics.tables import TableContext
 
 Unit = Literal["count", "percent", "money", "credits", "money_per_month", "credits_per_customer"]
 Direction = Literal["up", "down", "none"]
@@ -185,15 +187,62 @@ class Metric:
         }
 
 
+ColumnUnit = Unit | Literal["text", "date", "datetime", "credits_per_customer"]
+BuildFn = Callable[["TableContext"], "ibis.Table | pd.DataFrame"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    unit: ColumnUnit = "count"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table a dashboard shows: segments and their members, cohorts, funnels, leaderboards,
+    heatmaps, distributions, forecasts. `build` returns an Ibis table (run by the engine) or a
+    pandas frame, with exactly `columns`. Tables that honour `ctx.partner` set `per_partner`;
+    the engine refuses a partner-scoped query for the others (platform-wide data)."""
+
+    id: str
+    label: str
+    help: str
+    columns: tuple[Column, ...]
+    build: BuildFn
+    per_partner: bool = False
+    params: tuple[str, ...] = ()  # extra query parameters the builder reads from ctx.params
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "help": self.help,
+            "columns": [{"name": c.name, "label": c.label, "unit": c.unit} for c in self.columns],
+            "per_partner": self.per_partner,
+            "params": list(self.params),
+        }
+
+
 @dataclass
 class Catalog:
     metrics: dict[str, Metric] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
 
-    def add(self, *metrics: Metric) -> None:
-        for metric in metrics:
-            if metric.id in self.metrics:
-                raise ValueError(f"metric {metric.id} is declared twice")
-            self.metrics[metric.id] = metric
+    def add(self, *items: Metric | Table) -> None:
+        for item in items:
+            if item.id in self.metrics or item.id in self.tables:
+                raise ValueError(f"catalog: {item.id} is declared twice")
+            if isinstance(item, Table):
+                self.tables[item.id] = item
+            else:
+                self.metrics[item.id] = item
+
+    def table(self, table_id: str) -> Table:
+        try:
+            return self.tables[table_id]
+        except KeyError:
+            raise KeyError(f"table: unknown id {table_id!r}; see `pulse table --list`") from None
 
     def get(self, metric_id: str) -> Metric:
         try:

@@ -1,0 +1,7 @@
+"""system metrics (being written)."""
+
+from __future__ import annotations
+
+from pulse.metrics.catalog import Metric, Table
+
+METRICS: tuple[Metric | Table, ...] = ()

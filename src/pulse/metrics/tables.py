@@ -1,0 +1,172 @@
+"""Evaluating catalog tables: segments, cohorts, funnels, leaderboards, heatmaps (SPEC §3).
+
+A table is built for one window, as-of date and (optionally) one partner. Its builder gets a
+`TableContext` with the window's UTC instants, the entity histories (`ctx.src`), a way to run
+Ibis expressions (`ctx.fetch`) and to ask the metric catalog (`ctx.ask`), so a table never
+re-states a formula the catalog already has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from pulse.metrics.catalog import Table
+from pulse.metrics.engine import Engine, Query
+from pulse.metrics.source import Source
+from pulse.metrics.windows import Window, instant, parse_window
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """One table request, as the CLI and API take it."""
+
+    table: str
+    as_of: date
+    window: str = "last_30d"
+    partner: str | None = None
+    tz: str = "UTC"
+    where: Mapping[str, str] = field(default_factory=dict)  # column = value filters
+    params: Mapping[str, str] = field(default_factory=dict)  # the table's own parameters
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class TableContext:
+    engine: Engine
+    src: Source
+    window: Window
+    query: TableQuery
+
+    @property
+    def start(self) -> datetime:
+        """UTC instant at which the window begins (inclusive)."""
+        return instant(self.window.start, self.query.tz)
+
+    @property
+    def end(self) -> datetime:
+        """UTC instant at which the window ends (exclusive): the as-of moment."""
+        return instant(self.window.end + timedelta(days=1), self.query.tz)
+
+    @property
+    def partner(self) -> str | None:
+        return self.query.partner
+
+    @property
+    def params(self) -> Mapping[str, str]:
+        return self.query.params
+
+    def scoped(self, facts: ibis.Table, column: str = "partner_id") -> ibis.Table:
+        """Facts of the queried partner only (all facts without a partner filter)."""
+        if self.partner is None:
+            return facts
+        return facts.filter(facts[column] == self.partner)
+
+    def in_window(self, facts: ibis.Table, column: str = "ts") -> ibis.Table:
+        return facts.filter((facts[column] >= self.start) & (facts[column] < self.end))
+
+    def fetch(self, table: ibis.Table) -> pd.DataFrame:
+        return _fetch(self.engine, table)
+
+    def ask(self, metric: str, **options: Any) -> dict[str, Any]:
+        """A catalog metric for this context (same as-of, window, partner and time zone unless
+        overridden)."""
+        defaults: dict[str, Any] = {
+            "as_of": self.query.as_of,
+            "window": self.query.window,
+            "partner": self.partner,
+            "tz": self.query.tz,
+        }
+        return self.engine.evaluate(Query(metric=metric, **{**defaults, **options}))
+
+
+def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
+    """{"table", "label", "window", "as_of", "columns", "rows"} for one table query."""
+    table = engine.catalog.table(query.table)
+    if query.partner is not None and not table.per_partner:
+        raise ValueError(f"partner: table {table.id} is platform-wide and has no partner view")
+    unknown = set(query.params) - set(table.params)
+    if unknown:
+        allowed = ", ".join(table.params) or "none"
+        raise ValueError(
+            f"{sorted(unknown)[0]}: not a parameter of {table.id} (allowed: {allowed})"
+        )
+    names = [c.name for c in table.columns]
+    for column in query.where:
+        if column not in names:
+            raise ValueError(f"{column}: not a column of {table.id} (columns: {', '.join(names)})")
+    if query.limit is not None and query.limit < 0:
+        raise ValueError("limit: must be 0 or more")
+    window = parse_window(query.window, query.as_of)
+    src = Source(
+        engine.store, query.tz, engine.currency, instant(window.end + timedelta(1), query.tz)
+    )
+    built = table.build(TableContext(engine, src, window, query))
+    frame = built if isinstance(built, pd.DataFrame) else _fetch(engine, built)
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise RuntimeError(f"table {table.id}: builder returned no column {missing[0]!r}")
+    frame = frame[names]
+    for column, wanted in query.where.items():
+        frame = frame[frame[column].astype(str) == wanted]
+    if query.limit is not None:
+        frame = frame.head(query.limit)
+    return {
+        "table": table.id,
+        "label": table.label,
+        "window": window.as_dict(),
+        "as_of": query.as_of.isoformat(),
+        "columns": table.as_dict()["columns"],
+        "rows": [
+            {name: _cell(value) for name, value in zip(names, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)
+        ],
+    }
+
+
+def split_extras(table: Table, extras: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Split free-form options into the table's parameters and column filters."""
+    params, where = {}, {}
+    columns = {c.name for c in table.columns}
+    for name, value in extras.items():
+        if name in table.params:
+            params[name] = value
+        elif name in columns:
+            where[name] = value
+        else:
+            choices = ", ".join([*table.params, *sorted(columns)])
+            raise ValueError(f"{name}: not a parameter or column of {table.id} ({choices})")
+    return params, where
+
+
+def _fetch(engine: Engine, table: ibis.Table) -> pd.DataFrame:
+    with engine.store.lock:
+        frame: pd.DataFrame = engine.store.con.to_pandas(table)
+    return frame
+
+
+def _cell(value: Any) -> Any:
+    """JSON-ready cell: None for missing, ISO text for dates, plain numbers."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        rounded = round(value, 4)
+        return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _cell(value.item())
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
