@@ -96,6 +96,22 @@ def test_balance_counts_allocations_in_and_out_up_to_the_end(store):
     assert march["change_pct"] == -13.3333  # (650 − 750) / 750
 
 
+def test_platform_grants_of_plan_credits_reach_the_customer_and_leave_no_holder(store):
+    load(
+        store,
+        *channel(),
+        # the platform grants d1 its plan's 400 monthly credits: sent about d1, from no partner
+        track("credits_allocated", "2026-02-01", user="d1", credits=400, to="d1"),
+    )
+    answer = ask(store, "credits.balance", *FEB, by="partner")
+    # as before (770) + 400 granted to d1; no allocated-out for the grant
+    assert answer["value"] == 1170
+    assert rows(answer) == {"p1": 750, None: 420}  # d1: 100 + 400 − 80
+    # utilisation: consumed 280 / (purchased by customers 100 + allocated to customers 900)
+    assert value(store, "credits.utilization", *FEB) == 28
+    assert value(store, "credits.in_channels", *FEB) == 500  # p1 only, unchanged
+
+
 def test_balance_series_by_month_is_the_running_total(store):
     load(store, *channel())
     answer = ask(store, "credits.balance", *Q1, series="month")

@@ -128,6 +128,8 @@ def customer_life(ctx: Context, rng: random.Random, spec: CustomerSpec) -> tuple
     trial_end = trial_at + TRIAL_DAYS * DAY
     plan = PLANS[spec.plan_id]
     trial_credits = int(plan.credits * 0.15 * spec.usage * (0.5 + rng.random()))
+    if c.gid is None:  # the platform grants direct customers their trial credits
+        c.event(trial_at + 40, "credits_allocated", {"credits": trial_credits, "to": spec.cid})
     consume(rng, ctx.b2b_time, c.items, spec.cid, c.gid, trial_at + HOUR, trial_end, trial_credits)
     if rng.random() < spec.convert_p:
         _paying(c, trial_at + int((2 + rng.random() * (TRIAL_DAYS - 2)) * DAY), convert=True)
@@ -223,6 +225,11 @@ def _run(
                 )
             )
             life.allocated[mi] = life.allocated.get(mi, 0) + grant
+        elif active:
+            # the platform grants a direct customer its plan's monthly credits (a platform
+            # allocation: sent about the customer, from no partner)
+            c.event(t_m + 120, "credits_allocated", {"credits": plan.credits, "to": cid})
+            want = min(want, plan.credits)
         if active:
             used = consume(rng, ctx.b2b_time, c.items, cid, gid, t_m, t_next, want)
             life.consumed[mi] = life.consumed.get(mi, 0) + used

@@ -48,7 +48,11 @@ def _allocations_in(src: Source) -> ibis.Table:
 
 
 def _allocations_out(src: Source) -> ibis.Table:
+    """Allocations seen from the sending side. Only a partner's own message (groupId, no
+    userId) hands on credits it holds; an allocation sent about a customer is the platform
+    granting plan credits, which leaves no holder's balance."""
     moves = _credits(src, "credits_allocated", sign=-1)
+    moves = moves.filter(moves.customer_id.isnull())
     return moves.select("ts", "partner_id", "value", customer_id=ibis.null("string"))
 
 
@@ -110,7 +114,8 @@ METRICS = (
     Metric(
         "credits.allocated",
         "Credits allocated",
-        "Credits handed on in the window (partner to customer or occasion).",
+        "Credits handed on in the window: by partners to customers or occasions, and by the "
+        "platform to customers (their plan's monthly credits).",
         "credits",
         Flow(allocated_facts),
         dims=CREDIT_DIMS,
