@@ -48,7 +48,9 @@ def engine(store):
         track("credits_consumed", "2026-03-01 10:00", user="c1", credits=5, source="generation"),
         track("credits_consumed", "2026-03-02", user="c2", credits=7, source="message"),
         track("credits_consumed", "2026-03-03", user="c1", credits=4, source="generation"),
-        track("credits_consumed", "2026-03-04", user="c3", credits=1, source="other", partner_id="p1"),
+        track(
+            "credits_consumed", "2026-03-04", user="c3", credits=1, source="other", partner_id="p1"
+        ),
         # outside the window ending 2026-03-10 (last_30d starts 2026-02-09)
         track("credits_consumed", "2026-02-08", user="c2", credits=100, source="message"),
     )
@@ -82,21 +84,21 @@ def test_filters_parameters_and_limit(engine):
 
 
 def test_bad_requests_name_what_is_wrong(engine):
-    with pytest.raises(ValueError, match="^nope: not a column"):
+    with pytest.raises(ValueError, match=r"^nope: not a column"):
         ask(engine, where={"nope": "x"})
-    with pytest.raises(ValueError, match="^max: not a parameter"):
+    with pytest.raises(ValueError, match=r"^max: not a parameter"):
         ask(engine, params={"max": "1"})
-    with pytest.raises(ValueError, match="^window:"):
+    with pytest.raises(ValueError, match=r"^window:"):
         ask(engine, window="last_week")
-    with pytest.raises(ValueError, match="^partner: table test.platform is platform-wide"):
+    with pytest.raises(ValueError, match=r"^partner: table test.platform is platform-wide"):
         evaluate_table(engine, TableQuery("test.platform", date(2026, 3, 10), partner="p1"))
-    with pytest.raises(KeyError, match="unknown id 'test.nothing'"):
+    with pytest.raises(KeyError, match=r"unknown id 'test.nothing'"):
         evaluate_table(engine, TableQuery("test.nothing", date(2026, 3, 10)))
     assert split_extras(CONSUMERS, {"min": "2", "customer_id": "c1"}) == (
         {"min": "2"},
         {"customer_id": "c1"},
     )
-    with pytest.raises(ValueError, match="^colour: not a parameter or column"):
+    with pytest.raises(ValueError, match=r"^colour: not a parameter or column"):
         split_extras(CONSUMERS, {"colour": "red"})
 
 

@@ -88,6 +88,7 @@ def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[False]) -
 def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[True]) -> list[str]: ...
 def _store_staged(store: Store, cur: Any, con: Any, returning: bool) -> int | list[str]:
     """Insert the staged messages: the number stored, or with `returning` their ids."""
+    store.changed()
     received_at = datetime.now(UTC)
     if store.engine == "duckdb":
         params = {"received_at": received_at}

@@ -16,6 +16,7 @@ from ibis import _
 from pulse.store.store import Store
 
 UTC_TS = dt.Timestamp(timezone="UTC")
+NULLABLE_TS = dt.Timestamp(timezone="UTC", nullable=True)
 
 
 @ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
@@ -47,31 +48,40 @@ class Source:
         )
 
     def latest(self, entity: str, name: str, before: datetime | None = None) -> ibis.Table:
-        """Each entity's latest value of a trait (at or before `before`): entity_id, value."""
-        rows = self.trait_rows(entity, name)
-        if before is not None:
-            rows = rows.filter(rows.ts < before)
-        ranked = rows.mutate(
-            rank=ibis.row_number().over(
-                group_by=rows.entity_id, order_by=[ibis.desc(rows.ts), ibis.desc(rows.message_id)]
+        """Each entity's latest value of a trait (at or before `before`): entity_id, value.
+
+        Read from the trait's intervals (a snapshot): the interval open at `before`, or the
+        last one."""
+        rows = self.intervals(entity, name)
+        if before is None:
+            rows = rows.filter(rows.valid_to.isnull())
+        else:
+            rows = rows.filter(
+                (rows.valid_from < before) & (rows.valid_to.isnull() | (rows.valid_to >= before))
             )
-        )
-        return ranked.filter(ranked["rank"] == 0).select("entity_id", "value")
+        return rows.select("entity_id", "value")
 
     def intervals(self, entity: str, name: str) -> ibis.Table:
         """A trait's history as intervals: entity_id, value, valid_from, valid_to (null = open)."""
-        rows = self.trait_rows(entity, name)
-        window = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.message_id])
-        return rows.select(
-            "entity_id",
-            "value",
-            valid_from=rows.ts,
-            valid_to=rows.ts.lead().over(window),
-            previous=rows.value.lag().over(window),
-        )
+
+        def build() -> ibis.Table:
+            rows = self.trait_rows(entity, name)
+            window = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.message_id])
+            return rows.select(
+                "entity_id",
+                "value",
+                valid_from=rows.ts,
+                valid_to=rows.ts.lead().over(window).cast(NULLABLE_TS),
+                previous=rows.value.lag().over(window),
+            )
+
+        return self.store.snapshot(f"intervals_{entity}_{name}", build)
 
     def customers(self) -> ibis.Table:
         """customer_id, created, deleted_at (null if not deleted), partner_id."""
+        return self.store.snapshot("customers", self._customers)
+
+    def _customers(self) -> ibis.Table:
         entities = self.store.table("entities")
         seen = entities.filter(entities.entity == "customer").select(
             customer_id=_.entity_id, first_seen=_.first_seen
@@ -109,6 +119,9 @@ class Source:
 
     def plans(self) -> ibis.Table:
         """plan_id, price per month in the plan's currency, cost_per_credit (latest traits)."""
+        return self.store.snapshot("plans", self._plans)
+
+    def _plans(self) -> ibis.Table:
         price = self.latest("plan", "price").select(plan=_.entity_id, price=_.value.cast("float64"))
         interval = self.latest("plan", "interval").select(iplan=_.entity_id, interval=_.value)
         cost = self.latest("plan", "cost_per_credit").select(
@@ -127,6 +140,9 @@ class Source:
 
     def fx_rates(self) -> ibis.Table:
         """fx_currency, fx_date, rate (to the reporting currency), one row per currency and day."""
+        return self.store.snapshot("fx_rates", self._fx_rates)
+
+    def _fx_rates(self) -> ibis.Table:
         traits = self.store.table("traits")
         rows = traits.filter(traits.entity == "fx_rate")
         per_message = rows.group_by(rows.entity_id).aggregate(

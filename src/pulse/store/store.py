@@ -7,8 +7,10 @@ Engine differences stay in this module.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,9 @@ from ibis.backends import BaseBackend
 from pulse.store.schema import LATEST, MIGRATIONS
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+# A snapshot is rebuilt when this process changes the data, and at least this often (seconds),
+# so that writes by another process (PostgreSQL) show within a minute (SPEC §6).
+SNAPSHOT_MAX_AGE = 60.0
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
 ON_CONFLICT = {
     "events": "ON CONFLICT DO NOTHING",
@@ -51,9 +56,36 @@ class Store:
     con: BaseBackend
     engine: str  # "duckdb" or "postgres"
     lock: threading.RLock = field(default_factory=threading.RLock)
+    data_version: int = 0  # bumped whenever events, traits or entities change
+    _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    # -- snapshots of derived relations ---------------------------------------------------------
+
+    def changed(self) -> None:
+        """Say that events, traits or entities changed: snapshots are stale. Call it while
+        holding the write transaction (the lock), so no reader snapshots half-written data."""
+        with self.lock:
+            self.data_version += 1
+
+    def snapshot(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """`build()` materialised as a temporary table and reused until the data changes.
+
+        Entity attributes (a customer's creation, partner and plan; trait intervals) are read by
+        almost every metric; computing them once per data version instead of once per query is
+        what keeps a dashboard page fast.
+        """
+        with self.lock:
+            held = self._snapshots.get(key)
+            now = time.monotonic()
+            if held and held[0] == self.data_version and now - held[1] < SNAPSHOT_MAX_AGE:
+                return held[2]
+            name = "pulse_snapshot_" + re.sub(r"\W", "_", key)
+            table = self.con.create_table(name, build(), temp=True, overwrite=True)
+            self._snapshots[key] = (self.data_version, now, table)
+            return table
 
     # -- schema ---------------------------------------------------------------------------------
 
