@@ -87,7 +87,25 @@ class TableContext:
 
 
 def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
-    """{"table", "label", "window", "as_of", "columns", "rows"} for one table query."""
+    """{"table", "label", "window", "as_of", "columns", "rows"} for one table query,
+    remembered by the store until its data changes."""
+    key = (
+        "table",
+        query.table,
+        query.as_of,
+        query.window,
+        query.partner,
+        query.tz,
+        tuple(sorted(query.where.items())),
+        tuple(sorted(query.params.items())),
+        query.limit,
+        engine.currency,
+    )
+    answer: dict[str, Any] = engine.store.cached(key, lambda: _evaluate(engine, query))
+    return answer
+
+
+def _evaluate(engine: Engine, query: TableQuery) -> dict[str, Any]:
     table = engine.catalog.table(query.table)
     if query.partner is not None and not table.per_partner:
         raise ValueError(f"partner: table {table.id} is platform-wide and has no partner view")

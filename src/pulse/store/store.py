@@ -7,10 +7,12 @@ Engine differences stay in this module.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 # A snapshot is rebuilt when this process changes the data, and at least this often (seconds),
 # so that writes by another process (PostgreSQL) show within a minute (SPEC §6).
 SNAPSHOT_MAX_AGE = 60.0
+RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
 ON_CONFLICT = {
     "events": "ON CONFLICT DO NOTHING",
@@ -58,6 +61,7 @@ class Store:
     lock: threading.RLock = field(default_factory=threading.RLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
+    _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
 
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
@@ -86,6 +90,23 @@ class Store:
             table = self.con.create_table(name, build(), temp=True, overwrite=True)
             self._snapshots[key] = (self.data_version, now, table)
             return table
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The result of `compute()` for `key`, remembered until the data changes (same rule as
+        snapshots). A dashboard asks the same questions again and again between ingests."""
+        with self.lock:
+            version, now = self.data_version, time.monotonic()
+            held = self._results.get(key)
+            if held and held[0] == version and now - held[1] < SNAPSHOT_MAX_AGE:
+                self._results.move_to_end(key)
+                return copy.deepcopy(held[2])
+        result = compute()
+        with self.lock:
+            self._results[key] = (version, now, copy.deepcopy(result))
+            self._results.move_to_end(key)
+            while len(self._results) > RESULTS_KEPT:
+                self._results.popitem(last=False)
+        return result
 
     # -- schema ---------------------------------------------------------------------------------
 
