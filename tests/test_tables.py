@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import ibis
 import pytest
+from typer.testing import CliRunner
 
 from messages import load, track
+from pulse.cli import app
 from pulse.metrics.catalog import Catalog, Column, Table
 from pulse.metrics.engine import Engine
 from pulse.metrics.tables import TableContext, TableQuery, evaluate_table, split_extras
@@ -105,3 +108,20 @@ def test_bad_requests_name_what_is_wrong(engine):
 def test_an_empty_window_has_no_rows(engine):
     answer = evaluate_table(engine, TableQuery("test.consumers", date(2025, 1, 31)))
     assert answer["rows"] == []
+
+
+def test_cli_lists_and_shows_tables(tmp_path):
+    db = ["--db", str(tmp_path / "pulse.duckdb")]
+    runner = CliRunner()
+    listed = runner.invoke(app, ["table", "--list", "--json", *db])
+    assert listed.exit_code == 0
+    assert "customers.segments" in {t["id"] for t in json.loads(listed.stdout)}
+    shown = runner.invoke(
+        app, ["table", "customers.segments", "--as-of", "2026-03-10", "--json", *db]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["table"] == "customers.segments"
+    bad = runner.invoke(app, ["table", "customers.segments", "--where", "nothing", *db])
+    assert bad.exit_code == 2 and "where: 'nothing' is not NAME=VALUE" in bad.output
+    unknown = runner.invoke(app, ["table", "nope.nothing", *db])
+    assert unknown.exit_code == 2 and "unknown id 'nope.nothing'" in unknown.output

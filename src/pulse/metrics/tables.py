@@ -171,7 +171,7 @@ def _fetch(engine: Engine, table: ibis.Table) -> pd.DataFrame:
 
 def _cell(value: Any) -> Any:
     """JSON-ready cell: None for missing, ISO text for dates, plain numbers."""
-    if value is None:
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
