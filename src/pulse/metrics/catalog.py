@@ -20,7 +20,20 @@ if TYPE_CHECKING:
     from pulse.metrics.source import Source
     from pulse.metrics.tables import TableContext
 
-Unit = Literal["count", "percent", "money", "credits", "money_per_month", "credits_per_customer"]
+Unit = Literal[
+    "count",
+    "percent",
+    "money",
+    "credits",
+    "money_per_month",
+    "credits_per_customer",
+    "minutes",
+    "hours",
+    "days",
+    "milliseconds",
+    "score",  # e.g. NPS, −100 … 100
+    "ratio",  # e.g. LTV:CAC, 3.2 means 3.2 : 1
+]
 Direction = Literal["up", "down", "none"]
 FactsFn = Callable[["Source"], "ibis.Table"]
 
