@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from messages import identify, track
-from pulse.access import write_keys
+from pulse.access import keys, write_keys
 from pulse.store.store import connect
 from server import free_port, serving
 
@@ -24,6 +24,12 @@ def api(store):
     partner_key = write_keys.create(store, partner_id="p1")
     with serving(store) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client, key, partner_key, store
+
+
+def reader(store) -> dict[str, str]:
+    """Headers of a platform-wide read key (the metric API needs one since schema 3)."""
+    key = keys.create(store, role="platform_admin", scopes={"read"}, label="test reader")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def stored(store) -> int:
@@ -100,7 +106,7 @@ def test_partner_key_cannot_write_another_partner(api):
 
 
 def test_metric_endpoint_answers_in_the_cli_shape(api):
-    client, key, _, _ = api
+    client, key, _, store = api
     client.post(
         "/v1/batch",
         json={
@@ -111,9 +117,11 @@ def test_metric_endpoint_answers_in_the_cli_shape(api):
         },
         auth=(key, ""),
     )
+    read = reader(store)
     answer = client.get(
         "/api/v1/metrics/customers.total",
         params={"window": "this_month", "as_of": "2026-02-28", "by": "status", "series": "week"},
+        headers=read,
     ).json()
     assert answer["metric"] == "customers.total"
     assert answer["window"] == {"start": "2026-02-01", "end": "2026-02-28"}
@@ -123,7 +131,7 @@ def test_metric_endpoint_answers_in_the_cli_shape(api):
     # 16-22 (c2 joins on the 20th), 23-28 → customers at each week's end: 1, 1, 1, 2, 2
     assert [p["start"] for p in answer["series"]][:2] == ["2026-02-01", "2026-02-02"]
     assert [p["value"] for p in answer["series"]] == [1, 1, 1, 2, 2]
-    listed = client.get("/api/v1/metrics").json()["metrics"]
+    listed = client.get("/api/v1/metrics", headers=read).json()["metrics"]
     assert "revenue.mrr" in {m["id"] for m in listed}
 
 
@@ -138,14 +146,14 @@ def test_metric_endpoint_answers_in_the_cli_shape(api):
     ],
 )
 def test_metric_endpoint_names_the_bad_parameter(api, params, status, field):
-    client, _, _, _ = api
-    response = client.get("/api/v1/metrics/customers.total", params=params)
+    client, _, _, store = api
+    response = client.get("/api/v1/metrics/customers.total", params=params, headers=reader(store))
     assert response.status_code == status and response.json()["detail"].startswith(field + ":")
 
 
 def test_unknown_metric_is_404(api):
-    client, _, _, _ = api
-    response = client.get("/api/v1/metrics/customers.nope")
+    client, _, _, store = api
+    response = client.get("/api/v1/metrics/customers.nope", headers=reader(store))
     assert response.status_code == 404 and "customers.nope" in response.json()["detail"]
 
 

@@ -5,9 +5,15 @@ Plans: basic $30 a month, pro $99 a month, annual $1200 a year (= $100 a month o
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import pytest
+
 from messages import ask, fx_rate, identify, load, plan, rows, series, track, value
+from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine
+from pulse.metrics.tables import TableQuery, evaluate_table
 
 FEB = ("2026-02-28", "this_month")
 Q1 = ("2026-03-31", "2026-01-01..2026-03-31")
@@ -45,6 +51,12 @@ def paid(user: str, when: str, amount: float, **props: Any) -> dict[str, Any]:
 
 def refunded(user: str, when: str, amount: float) -> dict[str, Any]:
     return track("refund_issued", when, user=user, amount=amount)
+
+
+def table(store, table_id: str, as_of: str, window: str = "last_30d", **options: Any) -> Any:
+    """A catalog table's rows, as the CLI and API return them."""
+    query = TableQuery(table_id, date.fromisoformat(as_of), window, **options)
+    return evaluate_table(Engine(store, CATALOG), query)["rows"]
 
 
 # -- revenue ------------------------------------------------------------------------------------
@@ -162,9 +174,9 @@ def test_mrr_excludes_trials_cancelled_subscriptions_and_churned_customers(store
     assert got["2026-02-20"] == 99.0  # k2 churned
 
 
-def test_mrr_movements_by_kind(store):
-    load(
-        store,
+def movement_story() -> list[dict[str, Any]]:
+    """February 2026: one subscription per kind of MRR movement."""
+    return [
         *PLANS,
         customer("r1", "2026-01-02"),
         started("r1", "2026-01-02", "basic"),
@@ -187,7 +199,11 @@ def test_mrr_movements_by_kind(store):
         started("r6", "2026-02-05", "basic"),
         customer("r7", "2026-02-20"),
         started("r7", "2026-02-20", "annual"),  # new +100
-    )
+    ]
+
+
+def test_mrr_movements_by_kind(store):
+    load(store, *movement_story())
     # Each subscription's MRR at the window's start is compared with its MRR at the end
     # (a subscription that churned and came back within one window shows no movement).
     answer = ask(store, "revenue.mrr_movements", *FEB, by="movement")
@@ -294,3 +310,206 @@ def test_empty_store_gives_zero_money_and_no_ratios(store):
     for metric in ("revenue.per_customer", "revenue.profit_margin", "revenue.growth_rate"):
         answer = ask(store, metric, *FEB)
         assert (answer["value"], answer["status"]) == (None, None), metric
+
+
+# -- tables: movements, NRR cohorts, revenue by plan --------------------------------------------
+
+
+def test_movements_table_shows_the_catalog_amounts_and_customers_moving(store):
+    load(
+        store,
+        *movement_story(),
+        # m1 starts two subscriptions in February: two new subscriptions, one new customer
+        customer("m1", "2026-02-03"),
+        started("m1", "2026-02-03", "basic", subscription_id="m1a"),
+        started("m1", "2026-02-04", "basic", subscription_id="m1b", mrr=10),
+    )
+    got = {
+        row["movement"]: (row["amount"], row["customers"])
+        for row in table(store, "revenue.movements", *FEB)
+    }
+    assert got == {
+        "new": (239.0, 3),  # r4 99 + r7 100 + m1 30 + 10 → customers r4, r7, m1 (once)
+        "expansion": (69.0, 1),  # r1
+        "contraction": (-5.0, 1),  # r3
+        "churned": (-30.0, 1),  # r5
+        "reactivation": (30.0, 1),  # r6
+    }
+    # the amounts are the catalog's revenue.mrr_movements by movement
+    assert rows(ask(store, "revenue.mrr_movements", *FEB, by="movement"))["new"] == 239.0
+
+
+def test_movements_table_for_one_partner_and_an_empty_window(store):
+    load(
+        store,
+        *PLANS,
+        customer("a1", "2026-01-02", partner_id="p1"),
+        started("a1", "2026-02-02", "basic"),  # p1: new 30
+        customer("b1", "2026-01-02"),
+        started("b1", "2026-02-02", "pro"),  # direct: not p1's
+    )
+    p1 = table(store, "revenue.movements", *FEB, partner="p1")
+    assert [(r["movement"], r["amount"], r["customers"]) for r in p1] == [
+        ("new", 30, 1),
+        ("expansion", 0, 0),
+        ("contraction", 0, 0),
+        ("churned", 0, 0),
+        ("reactivation", 0, 0),
+    ]
+    january = table(store, "revenue.movements", "2026-01-31", "this_month")
+    assert [(r["amount"], r["customers"]) for r in january] == [(0, 0)] * 5  # nothing moved
+
+
+def retention_story() -> list[dict[str, Any]]:
+    """Paying at Feb 1: a1, a2 (January sign-ups, partner p1), a3, a4 (December sign-ups)."""
+    return [
+        *PLANS,
+        customer("a1", "2026-01-05", partner_id="p1"),
+        started("a1", "2026-01-05", "basic"),  # 30 at S
+        changed("a1", "2026-02-10", "pro"),  # 99 at E: expansion
+        customer("a2", "2026-01-06", partner_id="p1"),
+        started("a2", "2026-01-06", "basic", mrr=50),  # 50 at S
+        changed("a2", "2026-02-12", "basic", mrr=40),  # 40 at E: contraction
+        customer("a3", "2025-12-10"),
+        started("a3", "2025-12-10", "pro"),  # 99 at S
+        cancelled("a3", "2026-02-15"),  # 0 at E: churned
+        customer("a4", "2025-12-11"),
+        started("a4", "2025-12-11", "basic"),  # 30 at S
+        changed("a4", "2026-02-20", "pro"),  # 99 at E
+        # not paying at S, so in no cohort: n1 starts in February, t1 is in trial at S
+        customer("n1", "2026-02-03"),
+        started("n1", "2026-02-03", "basic"),
+        customer("t1", "2026-01-20", status="trial"),
+        started("t1", "2026-01-20", "pro"),
+        moved("t1", "2026-02-20", to="active"),
+    ]
+
+
+def test_nrr_and_grr_by_signup_month(store):
+    load(store, *retention_story())
+    got = {row["cohort"]: row for row in table(store, "revenue.nrr_cohorts", *FEB)}
+    assert list(got) == ["2025-12", "2026-01", "total"]
+    # December: a3 99 → 0, a4 30 → 99: NRR 99 / 129 = 76.7442; GRR min(99, 0) + min(30, 99)
+    # = 30 / 129 = 23.2558
+    assert got["2025-12"] == {
+        "cohort": "2025-12",
+        "customers": 2,
+        "mrr_start": 129,
+        "mrr_end": 99,
+        "nrr": 76.7442,
+        "grr": 23.2558,
+    }
+    # January: a1 30 → 99, a2 50 → 40: NRR 139 / 80 = 173.75; GRR (30 + 40) / 80 = 87.5
+    jan = got["2026-01"]
+    assert (jan["customers"], jan["mrr_start"], jan["mrr_end"]) == (2, 80, 139)
+    assert (jan["nrr"], jan["grr"]) == (173.75, 87.5)
+    # all four: 238 / 209 = 113.8756; GRR (0 + 30 + 30 + 40) / 209 = 47.8469
+    total = got["total"]
+    assert (total["customers"], total["mrr_start"], total["mrr_end"]) == (4, 209, 238)
+    assert (total["nrr"], total["grr"]) == (113.8756, 47.8469)
+
+
+def test_nrr_for_one_partner_and_without_paying_customers(store):
+    load(store, *retention_story())
+    p1 = table(store, "revenue.nrr_cohorts", *FEB, partner="p1")
+    # p1's a1 and a2 only: the January cohort is the total
+    assert [(r["cohort"], r["customers"], r["nrr"], r["grr"]) for r in p1] == [
+        ("2026-01", 2, 173.75, 87.5),
+        ("total", 2, 173.75, 87.5),
+    ]
+    # at Dec 1, 2025 nobody pays yet: no cohort, and the total divides by zero
+    december = table(store, "revenue.nrr_cohorts", "2025-12-31", "this_month")
+    assert december == [
+        {
+            "cohort": "total",
+            "customers": 0,
+            "mrr_start": 0,
+            "mrr_end": 0,
+            "nrr": None,
+            "grr": None,
+        }
+    ]
+
+
+def test_revenue_by_plan_combines_the_catalog_numbers(store):
+    load(
+        store,
+        plan("basic", "2026-01-01", name="Basic", price=30, interval="month", cost_per_credit=0.05),
+        plan("pro", "2026-01-01", name="Pro", price=99, interval="month", cost_per_credit=0.02),
+        customer("b1", "2026-01-02", plan_id="basic"),
+        started("b1", "2026-01-02", "basic"),
+        customer("p1", "2026-01-02", plan_id="pro", partner_id="x"),
+        started("p1", "2026-01-02", "pro"),
+        customer("i1", "2026-01-02"),  # active, no plan, no revenue
+        paid("b1", "2026-02-05", 200),
+        paid("p1", "2026-02-05", 100),
+        track("credits_consumed", "2026-02-10", user="b1", credits=1000, source="generation"),
+        track("credits_consumed", "2026-02-10", user="p1", credits=4500, source="message"),
+    )
+    got = table(store, "revenue.by_plan", *FEB)
+    assert [row["plan_id"] for row in got] == ["basic", "pro", None]  # by revenue, then none
+    assert got[0] == {
+        "plan_id": "basic",
+        "plan": "Basic",
+        "customers": 1,  # b1 active
+        "revenue": 200,
+        "mrr": 30,
+        "revenue_per_customer": 214.2857,  # 200 / 1 × 30 / 28
+        "profit_margin": 75.0,  # (200 − 1000 × 0.05) / 200
+    }
+    assert got[1]["revenue_per_customer"] == 107.1429  # 100 / 1 × 30 / 28
+    assert (got[1]["mrr"], got[1]["profit_margin"]) == (99, 10.0)  # (100 − 4500 × 0.02) / 100
+    # i1, active without a plan: 0 revenue / 1 customer = 0.0 ARPC; margin 0 / 0 → None
+    assert got[2] == {
+        "plan_id": None,
+        "plan": None,
+        "customers": 1,
+        "revenue": 0,
+        "mrr": 0,
+        "revenue_per_customer": 0.0,
+        "profit_margin": None,
+    }
+    x = table(store, "revenue.by_plan", *FEB, partner="x")
+    assert [(r["plan_id"], r["revenue"]) for r in x] == [("pro", 100)]
+
+
+@pytest.mark.parametrize(
+    "table_id", ["revenue.movements", "revenue.nrr_cohorts", "revenue.by_plan"]
+)
+def test_revenue_tables_run_on_an_empty_store(store, table_id):
+    assert isinstance(table(store, table_id, *FEB), list)
+
+
+# -- per-movement MRR, NRR and GRR (with the engine's Movements.only) ----------------------------
+
+
+def test_each_movement_kind_is_its_own_metric(store):
+    load(store, *movement_story())
+    # the same numbers as revenue.mrr_movements by movement (test_mrr_movements_by_kind)
+    got = {
+        kind: value(store, f"revenue.{kind}_mrr", *FEB)
+        for kind in ("new", "expansion", "contraction", "churned", "reactivation")
+    }
+    assert got == {
+        "new": 199.0,  # r4 99 + r7 100
+        "expansion": 69.0,  # r1
+        "contraction": -5.0,  # r3
+        "churned": -30.0,  # r5
+        "reactivation": 30.0,  # r6
+    }
+    new = ask(store, "revenue.new_mrr", *FEB)
+    assert new["previous"] == 85.0  # January: r1 30 + r3 25 + r5 30
+
+
+def test_nrr_and_grr_metrics_match_the_cohort_table_total(store):
+    load(store, *retention_story())
+    nrr = ask(store, "revenue.nrr", *FEB)
+    # paying at Feb 1: a1 30, a2 50, a3 99, a4 30 = 209; at Feb 28: 99 + 40 + 0 + 99 = 238
+    assert nrr["value"] == 113.8756  # 238 / 209
+    assert nrr["previous"] == 100.0  # January: a3 99 + a4 30 at Jan 1, the same at Jan 31
+    grr = ask(store, "revenue.grr", *FEB)
+    assert grr["value"] == 47.8469  # (30 + 40 + 0 + 30) / 209
+    total = table(store, "revenue.nrr_cohorts", *FEB)[-1]
+    assert (total["nrr"], total["grr"]) == (nrr["value"], grr["value"])
+    assert value(store, "revenue.nrr", *FEB, partner="p1") == 173.75  # a1, a2: 139 / 80
+    assert value(store, "revenue.nrr", "2025-12-31", "this_month") is None  # nobody at Dec 1

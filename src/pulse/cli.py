@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +37,7 @@ DbOption = Annotated[
 
 def _settings(db: str | None, tz: str | None = None) -> Settings:
     base = Settings.from_env()
-    return Settings(db=db or base.db, tz=check_tz(tz) if tz else base.tz, currency=base.currency)
+    return replace(base, db=db or base.db, tz=check_tz(tz) if tz else base.tz)
 
 
 def _open(settings: Settings) -> Store:
@@ -56,6 +57,7 @@ def init(db: DbOption = None) -> None:
     key = write_keys.create(store, label="platform (pulse init)")
     out.print(f"store ready at {settings.db} (schema {store.schema_version()})")
     out.print(f"platform write key (shown once): [bold]{key}[/bold]")
+    _print_first_admin(store)
 
 
 def _import(store: Store, sources: list[tuple[str, Any]], total_bytes: int | None) -> ImportResult:
@@ -136,6 +138,7 @@ def demo(
         err.print(f"stored {result.stored:,} messages in {seconds:.1f} s")
         key = write_keys.create(store, label="platform (pulse demo)")
         out.print(f"platform write key (shown once): [bold]{key}[/bold]")
+    _print_first_admin(store)
     if serve_after:
         _serve(store, settings, host, port)
 
@@ -314,6 +317,268 @@ def table_command(
     for row in answer["rows"]:
         shown.add_row(*["" if v is None else str(v) for v in row.values()])
     out.print(shown)
+
+
+# -- accounts, API keys and GDPR requests (access/) ----------------------------------------------
+
+user_app = typer.Typer(help="Users who sign in to the dashboards.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys (read / write / export).", no_args_is_help=True)
+customer_app = typer.Typer(help="GDPR requests about one customer.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="key")
+app.add_typer(customer_app, name="customer")
+CLI_ACTOR = "cli"
+RoleOption = Annotated[
+    str,
+    typer.Option(help="platform_admin, executive, partner_manager, support, marketing, partner"),
+]
+PartnerOption = Annotated[
+    str | None, typer.Option(help="partner id (required for, and only for, the partner role)")
+]
+
+
+def _print_first_admin(store: Store) -> None:
+    from pulse.access import users
+
+    created = users.ensure_first_admin(store)
+    if created is not None:
+        out.print(
+            f"first admin (shown once): user [bold]{created[0]}[/bold] "
+            f"password [bold]{created[1]}[/bold]"
+        )
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="the log-in name")],
+    role: RoleOption,
+    partner: PartnerOption = None,
+    password: Annotated[
+        str | None, typer.Option(help="the password (default: a random one, printed once)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a user; prints the generated password once unless --password is given."""
+    import secrets
+
+    from pulse.access import users
+
+    chosen = password or secrets.token_urlsafe(12)
+    try:
+        users.add(_open(_settings(db)), username, chosen, role, partner_id=partner, actor=CLI_ACTOR)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"user {username} added ({role}{f', partner {partner}' if partner else ''})")
+    if password is None:
+        out.print(f"password (shown once): [bold]{chosen}[/bold]")
+
+
+@user_app.command("list")
+def user_list(db: DbOption = None) -> None:
+    """List users with their role, partner and state."""
+    from pulse.access import users
+
+    table = RichTable("user", "role", "partner", "created", "state")
+    for user in users.listed(_open(_settings(db))):
+        state = "disabled" if user.disabled_at else "active"
+        table.add_row(
+            user.username, user.role, user.partner_id or "", f"{user.created_at:%Y-%m-%d}", state
+        )
+    out.print(table)
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="the log-in name")], db: DbOption = None
+) -> None:
+    """Disable a user: its sessions end at once."""
+    from pulse.access import users
+
+    if not users.disable(_open(_settings(db)), username, actor=CLI_ACTOR):
+        raise _fail(f"user: no active user {username!r}")
+    out.print(f"user {username} disabled")
+
+
+@key_app.command("create")
+def key_create(
+    role: RoleOption,
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="read, write or export (repeat for several)")
+    ],
+    partner: PartnerOption = None,
+    label: Annotated[str | None, typer.Option(help="what the key is for")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from pulse.access import keys
+
+    try:
+        secret = keys.create(
+            _open(_settings(db)),
+            role=role,
+            scopes=set(scope),
+            partner_id=partner,
+            label=label,
+            actor=CLI_ACTOR,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"API key (shown once): [bold]{secret}[/bold]")
+
+
+@key_app.command("list")
+def key_list(
+    revoked: Annotated[bool, typer.Option(help="include revoked keys")] = False,
+    db: DbOption = None,
+) -> None:
+    """List API keys (id, prefix, role, partner, scopes, last use)."""
+    from pulse.access import keys
+
+    table = RichTable()
+    table.add_column("id", no_wrap=True, min_width=12)  # what `pulse key revoke` takes
+    for name in ("prefix", "role", "partner", "scopes", "label", "last used"):
+        table.add_column(name)
+    for key in keys.listed(_open(_settings(db)), include_revoked=revoked):
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        table.add_row(
+            key.id,
+            key.prefix,
+            key.role,
+            key.partner_id or "",
+            ",".join(sorted(key.scopes)),
+            key.label or "",
+            used,
+        )
+    out.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id")], db: DbOption = None
+) -> None:
+    """Revoke a key: refused from the next request on."""
+    from pulse.access import keys
+
+    if not keys.revoke(_open(_settings(db)), key_id, actor=CLI_ACTOR):
+        raise _fail(f"key: no active key {key_id!r}")
+    out.print(f"key {key_id} revoked")
+
+
+@customer_app.command("delete")
+def customer_delete(
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="the customer id")],
+    db: DbOption = None,
+) -> None:
+    """Erase a customer's personal data and record `customer_deleted`."""
+    from pulse.access import gdpr
+
+    try:
+        counts = gdpr.delete_customer(_open(_settings(db)), customer_id, actor=CLI_ACTOR)
+    except gdpr.UnknownCustomer as exc:
+        raise _fail(f"customer: nothing is stored about {customer_id!r}") from exc
+    out.print(
+        f"customer {customer_id} deleted: {counts['traits_erased']} traits erased, "
+        f"{counts['messages_scrubbed']} messages scrubbed"
+    )
+
+
+@customer_app.command("export")
+def customer_export(
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="the customer id")],
+    db: DbOption = None,
+) -> None:
+    """Print everything stored about a customer as JSON."""
+    from pulse.access import gdpr
+
+    try:
+        data = gdpr.export_customer(_open(_settings(db)), customer_id, actor=CLI_ACTOR)
+    except gdpr.UnknownCustomer as exc:
+        raise _fail(f"customer: nothing is stored about {customer_id!r}") from exc
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+# -- targets (SPEC §3 "Targets") -----------------------------------------------------------------
+
+target_app = typer.Typer(help="Metric targets per month, quarter or year.", no_args_is_help=True)
+app.add_typer(target_app, name="target")
+
+
+@target_app.command("set")
+def target_set(
+    metric_id: Annotated[str, typer.Argument(metavar="METRIC", help="metric id")],
+    period: Annotated[str, typer.Argument(help="YYYY-MM, YYYY-Qn or YYYY")],
+    value: Annotated[str, typer.Argument(help="the target, in the metric's unit")],
+    db: DbOption = None,
+) -> None:
+    """Set (or replace) a metric's target for a period."""
+    from pulse.metrics import targets
+
+    try:
+        target = targets.set_target(_open(_settings(db)), CATALOG, metric_id, period, value)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0])) from exc
+    out.print(f"target {target.metric} {target.period} = {target.value:g}")
+
+
+@target_app.command("list")
+def target_list(
+    metric_id: Annotated[str | None, typer.Option("--metric", help="only this metric")] = None,
+    period: Annotated[str | None, typer.Option(help="only this period")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    db: DbOption = None,
+) -> None:
+    """List the stored targets."""
+    from pulse.metrics import targets
+
+    try:
+        periods = None if period is None else [targets.parse_period(period).text]
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    found = targets.list_targets(_open(_settings(db)), metric_id, periods)
+    if as_json:
+        sys.stdout.write(json.dumps([t.as_dict() for t in found], indent=2) + "\n")
+        return
+    listing = RichTable("metric", "period", "target")
+    for t in found:
+        listing.add_row(t.metric, t.period, f"{t.value:g}")
+    out.print(listing)
+
+
+@target_app.command("import")
+def target_import(
+    path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="columns metric,period,value")],
+    db: DbOption = None,
+) -> None:
+    """Import targets from a CSV file, all or nothing."""
+    from pulse.metrics import targets
+
+    if not path.is_file():
+        raise _fail(f"{path}: no such file")
+    try:
+        count = targets.import_csv(
+            _open(_settings(db)), CATALOG, path.read_text(encoding="utf-8-sig")
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(f"{path}: {exc} (nothing was stored)") from exc
+    out.print(f"stored {count} targets")
+
+
+@target_app.command("delete")
+def target_delete(
+    metric_id: Annotated[str, typer.Argument(metavar="METRIC", help="metric id")],
+    period: Annotated[str, typer.Argument(help="YYYY-MM, YYYY-Qn or YYYY")],
+    db: DbOption = None,
+) -> None:
+    """Remove a metric's target for a period."""
+    from pulse.metrics import targets
+
+    try:
+        removed = targets.delete_target(_open(_settings(db)), metric_id, period)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if not removed:
+        raise _fail(f"target: none for {metric_id} in {period}")
+    out.print(f"removed target {metric_id} {period}")
 
 
 if __name__ == "__main__":

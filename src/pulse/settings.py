@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DB = "./pulse.duckdb"
@@ -16,13 +16,31 @@ class Settings:
     db: str = DEFAULT_DB
     tz: str = "UTC"
     currency: str = "USD"
+    # access (api/auth.py): cookie signing secret (default: a random one kept in the store),
+    # session length, log-in lock-out, rate limits per caller (requests per minute, 0 = none),
+    # and how often one key's use is written to the audit log (0 = every request)
+    secret_key: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0
+    lockout_failures: int = 5
+    lockout_minutes: int = 15
+    rate_ingest_per_minute: int = 6000
+    rate_query_per_minute: int = 600
+    audit_key_use_seconds: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
+        env = os.environ.get
         return cls(
-            db=os.environ.get("PULSE_DB", DEFAULT_DB),
-            tz=check_tz(os.environ.get("PULSE_TZ", "UTC")),
-            currency=os.environ.get("PULSE_CURRENCY", "USD").upper(),
+            db=env("PULSE_DB", DEFAULT_DB),
+            tz=check_tz(env("PULSE_TZ", "UTC")),
+            currency=env("PULSE_CURRENCY", "USD").upper(),
+            secret_key=env("PULSE_SECRET_KEY") or None,
+            session_hours=float(env("PULSE_SESSION_HOURS", "12")),
+            lockout_failures=int(env("PULSE_LOCKOUT_FAILURES", "5")),
+            lockout_minutes=int(env("PULSE_LOCKOUT_MINUTES", "15")),
+            rate_ingest_per_minute=int(env("PULSE_RATE_INGEST_PER_MINUTE", "6000")),
+            rate_query_per_minute=int(env("PULSE_RATE_QUERY_PER_MINUTE", "600")),
+            audit_key_use_seconds=float(env("PULSE_AUDIT_KEY_USE_SECONDS", "60")),
         )
 
 

@@ -1,19 +1,19 @@
 """Write keys for the ingestion API (Segment style: the key is the HTTP Basic user name).
 
-Keys are random 32-byte tokens, so a fast SHA-256 is the right hash (nothing to brute-force);
-only the hash and a short display prefix are stored.
+Since schema version 3 a write key is an API key (`keys.py`) with the `write` scope: a partner
+key (role `partner`) writes only its partner's data, a platform key (role `platform_admin`)
+any partner's. This module keeps the ingestion-facing API of version 1.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from pulse.access import keys
 from pulse.store.store import Store
 
-PREFIX = "pk_"
+PREFIX = keys.PREFIX
+hash_key = keys.hash_key
 
 
 @dataclass(frozen=True)
@@ -25,26 +25,15 @@ class WriteKey:
     label: str | None
 
 
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def create(store: Store, *, partner_id: str | None = None, label: str | None = None) -> str:
-    """Create a key and return it; it is shown once and only its hash is kept."""
-    key = PREFIX + secrets.token_urlsafe(32)
-    store.execute(
-        "INSERT INTO write_keys (key_hash, prefix, partner_id, label, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (hash_key(key), key[:10], partner_id, label, datetime.now(UTC)),
-    )
-    return key
+    """Create a write key and return it; it is shown once and only its hash is kept."""
+    role = "partner" if partner_id is not None else "platform_admin"
+    return keys.create(store, role=role, scopes={"write"}, partner_id=partner_id, label=label)
 
 
 def lookup(store: Store, key: str) -> WriteKey | None:
-    """The active key matching `key`, or None."""
-    rows = store.execute(
-        "SELECT prefix, partner_id, label FROM write_keys "
-        "WHERE key_hash = ? AND revoked_at IS NULL",
-        (hash_key(key),),
-    )
-    return WriteKey(*rows[0]) if rows else None
+    """The active key matching `key` if it may write, or None."""
+    found = keys.lookup(store, key)
+    if found is None or "write" not in found.scopes:
+        return None
+    return WriteKey(found.prefix, found.partner_id, found.label)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from pulse import __version__
-from pulse.api import ingest, metrics, tables
+from pulse.api import audit, auth, customers, ingest, metrics, tables, targets
 from pulse.ingest.group_commit import GroupWriter
 from pulse.settings import Settings
 from pulse.store.store import Store
+from pulse.web import mount as mount_web
 
 
 def create_app(store: Store, settings: Settings) -> FastAPI:
@@ -28,12 +29,18 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
         title="Pulse",
         version=__version__,
         description="Analytics for a credit-metered AI SaaS: ingestion (Segment spec) and metrics.",
+        dependencies=[Depends(auth.authorize)],  # every route: its rule in access/policy.py
     )
     app.state.store = store
     app.state.settings = settings
     app.include_router(ingest.router)
     app.include_router(metrics.router)
     app.include_router(tables.router)
+    app.include_router(audit.router)
+    app.include_router(customers.router)
+    app.include_router(targets.router)
+    auth.install(app, store, settings)
+    mount_web(app)
 
     @app.get("/healthz", tags=["system"], summary="Liveness and schema version")
     def healthz() -> dict[str, object]:

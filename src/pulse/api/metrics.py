@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
-from pulse.api.deps import SettingsDep, StoreDep
+from pulse.access.policy import forced_partner, may_see_item, plain_answer
+from pulse.api.deps import PrincipalDep, SettingsDep, StoreDep
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine
 from pulse.metrics.engine import Query as MetricQuery
@@ -19,8 +20,9 @@ router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
 
 @router.get("", summary="Every metric of the catalog with its metadata")
-def list_metrics() -> dict[str, Any]:
-    return {"metrics": [m.as_dict() for m in CATALOG.listed()]}
+def list_metrics(principal: PrincipalDep) -> dict[str, Any]:
+    listed = [m for m in CATALOG.listed() if may_see_item(principal, m.id)]
+    return {"metrics": [m.as_dict() for m in listed]}
 
 
 @router.get("/{metric_id}", summary="One metric over a window, with comparison, rows or series")
@@ -28,6 +30,7 @@ async def get_metric(
     metric_id: str,
     store: StoreDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     window: Annotated[
         str, Query(description="last_30d, last_3m, last_12m, this_month, last_month or START..END")
     ] = "last_30d",
@@ -45,7 +48,7 @@ async def get_metric(
             metric=metric_id,
             as_of=parse_date(as_of) if as_of else datetime.now(UTC).date(),
             window=window,
-            partner=partner,
+            partner=forced_partner(principal, partner),
             by=by,
             series=series,  # type: ignore[arg-type]
             cumulative=cumulative,
@@ -58,6 +61,6 @@ async def get_metric(
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     engine = Engine(store, CATALOG, settings.currency)
     try:
-        return await run_in_threadpool(engine.evaluate, query)
+        return plain_answer(principal, await run_in_threadpool(engine.evaluate, query))
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc

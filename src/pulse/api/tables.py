@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from pulse.api.deps import SettingsDep, StoreDep
+from pulse.access.policy import forced_partner, may_see_item
+from pulse.api.deps import PrincipalDep, SettingsDep, StoreDep
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine
 from pulse.metrics.tables import TableQuery, evaluate_table, split_extras
@@ -25,8 +26,9 @@ _NAMED = {"window", "as_of", "partner", "tz", "limit"}
 
 
 @router.get("", summary="Every table of the catalog with its columns and parameters")
-def list_tables() -> dict[str, Any]:
-    return {"tables": [t.as_dict() for t in CATALOG.tables.values()]}
+def list_tables(principal: PrincipalDep) -> dict[str, Any]:
+    shown = [t for t in CATALOG.tables.values() if may_see_item(principal, t.id, t.per_partner)]
+    return {"tables": [t.as_dict() for t in shown]}
 
 
 @router.get("/{table_id}", summary="One table over a window (segments, cohorts, funnels, …)")
@@ -35,6 +37,7 @@ async def get_table(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     window: Annotated[
         str, Query(description="last_30d, last_3m, last_12m, this_month, last_month or START..END")
     ] = "last_30d",
@@ -47,6 +50,8 @@ async def get_table(
         table = CATALOG.table(table_id)
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
+    if principal.partner_id is not None and not table.per_partner:
+        raise HTTPException(status_code=403, detail=f"{table_id}: platform-wide, not per partner")
     extras = {k: v for k, v in request.query_params.items() if k not in _NAMED}
     try:
         params, where = split_extras(table, extras)
@@ -54,7 +59,7 @@ async def get_table(
             table=table_id,
             as_of=parse_date(as_of) if as_of else datetime.now(UTC).date(),
             window=window,
-            partner=partner,
+            partner=forced_partner(principal, partner),
             tz=check_tz(tz) if tz else settings.tz,
             where=where,
             params=params,

@@ -21,6 +21,7 @@ from pulse.metrics import (
     sessions,
     support,
     system,
+    targets,
     usage,
 )
 from pulse.metrics.catalog import Catalog
@@ -41,6 +42,7 @@ FAMILIES = (
     system,
     segments,
     cohorts,
+    targets,
     forecasts,
 )
 

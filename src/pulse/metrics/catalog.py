@@ -164,10 +164,14 @@ class Growth:
 @dataclass(frozen=True)
 class Movements:
     """Change of a stock per key between each window's start and end, classified as new,
-    expansion, contraction, churned or reactivation (ChartMogul's MRR movements)."""
+    expansion, contraction, churned or reactivation (ChartMogul's MRR movements).
+
+    `only` sums just those kinds when the metric is not broken down by `movement`
+    (empty = all kinds: the net change)."""
 
     stock: Ref
     key: str
+    only: tuple[str, ...] = ()
 
 
 MOVEMENTS = ("new", "expansion", "contraction", "churned", "reactivation")

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from pulse.metrics.catalog import (
@@ -31,6 +32,7 @@ from pulse.metrics.catalog import (
     safe_div,
 )
 from pulse.metrics.source import Source, local_time
+from pulse.metrics.targets import target_for, target_status
 from pulse.metrics.windows import (
     Grain,
     Span,
@@ -88,7 +90,14 @@ class Engine:
     # -- public -----------------------------------------------------------------------------------
 
     def evaluate(self, query: Query) -> dict[str, Any]:
-        """The JSON answer of SPEC §2 for one query (see README for the shape)."""
+        """The JSON answer of SPEC §2 for one query (see README for the shape), remembered by
+        the store until its data changes."""
+        answer: dict[str, Any] = self.store.cached(
+            ("metric", query, self.currency), lambda: self._evaluate(query)
+        )
+        return answer
+
+    def _evaluate(self, query: Query) -> dict[str, Any]:
         metric = self.catalog.get(query.metric)
         if query.by is not None and query.by not in metric.dims:
             allowed = ", ".join(metric.dims) or "none"
@@ -113,6 +122,9 @@ class Engine:
             "status": metric.health.status(value, window.days) if metric.health else None,
             "unit": metric.unit,
         }
+        target = target_for(self.store, metric.id, query.window, window, query.partner)
+        answer["target"] = _clean(target)
+        answer["target_status"] = target_status(value, target, metric.direction)
         if query.by is not None:
             answer["by"] = query.by
             answer["rows"] = self._rows(src, metric, Plan(spans, query.by, query.partner), window)
@@ -247,25 +259,18 @@ class Engine:
         first_paid = self._fetch_plain(
             paying.group_by(key).aggregate(first=paying.valid_from.min())
         )
-        firsts = dict(zip(first_paid[key], first_paid["first"], strict=True))
+        firsts = first_paid.set_index(key)["first"]
         out: list[tuple[int, str | None, float]] = []
         for i, s in enumerate(plan.spans):
             rows = levels[levels["span_index"] == i]
             wide = rows.pivot_table(index=key, columns="edge", values="value", aggfunc="sum")
-            totals = dict.fromkeys(MOVEMENTS, 0.0)
-            for sub, row in wide.iterrows():
-                before, after = float(row.get("start", 0) or 0), float(row.get("end", 0) or 0)
-                if math.isnan(before):
-                    before = 0.0
-                if math.isnan(after):
-                    after = 0.0
-                kind = _movement(before, after, firsts.get(sub), s)
-                if kind is not None:
-                    totals[kind] += after - before
+            wide = wide.reindex(columns=["start", "end"]).fillna(0.0)
+            totals = _classify(wide["start"], wide["end"], firsts.reindex(wide.index), s.start)
             if plan.dim == "movement":
-                out.extend((i, kind, amount) for kind, amount in totals.items())
+                out.extend((i, kind, totals.get(kind, 0.0)) for kind in MOVEMENTS)
             else:
-                out.append((i, None, sum(totals.values())))
+                kinds = movements.only or MOVEMENTS
+                out.append((i, None, float(sum(totals.get(kind, 0.0) for kind in kinds))))
         return pd.DataFrame(out, columns=["span", "dim", "value"])
 
     def _fetch_plain(self, table: ibis.Table) -> pd.DataFrame:
@@ -397,15 +402,33 @@ def _row_order(row: dict[str, Any]) -> tuple[bool, float, str]:
     return (value is None, -(value or 0), str(row["key"]))
 
 
-def _movement(before: float, after: float, first_paid: Any, span: Span) -> str | None:
-    if before == after:
-        return None
-    if before == 0:
-        started = _naive(first_paid)
-        return "reactivation" if started is not None and started < _naive(span.start) else "new"
-    if after == 0:
-        return "churned"
-    return "expansion" if after > before else "contraction"
+def movement_kinds(
+    before: pd.Series, after: pd.Series, first_paid: pd.Series, start: datetime
+) -> np.ndarray:
+    """Each key's movement between a span's start and end ("" = none): from zero is new (or
+    reactivation if it paid before the span), to zero is churned, else expansion or
+    contraction."""
+    first = pd.to_datetime(first_paid, utc=True)
+    return np.select(
+        [
+            before == after,
+            (before == 0) & (first < pd.Timestamp(start)),
+            before == 0,
+            after == 0,
+            after > before,
+        ],
+        ["", "reactivation", "new", "churned", "expansion"],
+        default="contraction",
+    )
+
+
+def _classify(
+    before: pd.Series, after: pd.Series, first_paid: pd.Series, start: datetime
+) -> dict[str, float]:
+    """The change between start and end summed per movement kind."""
+    kinds = movement_kinds(before, after, first_paid, start)
+    delta = (after - before).groupby(kinds).sum()
+    return {str(kind): float(amount) for kind, amount in delta.items() if kind}
 
 
 def _missing(value: Any) -> bool:

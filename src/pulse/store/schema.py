@@ -67,6 +67,88 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX traits_entity ON traits (entity, name, entity_id, ts)",
         ),
     ),
+    Migration(
+        2,
+        "targets",
+        (
+            """CREATE TABLE targets (
+  metric VARCHAR NOT NULL,
+  period VARCHAR NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (metric, period)
+)""",
+        ),
+    ),
+    Migration(
+        3,
+        "accounts",
+        (
+            """CREATE TABLE users (
+  username VARCHAR PRIMARY KEY,
+  password_hash VARCHAR NOT NULL,
+  role VARCHAR NOT NULL,
+  partner_id VARCHAR,
+  created_at TIMESTAMPTZ NOT NULL,
+  disabled_at TIMESTAMPTZ
+)""",
+            """CREATE TABLE sessions (
+  token_hash VARCHAR PRIMARY KEY,
+  username VARCHAR NOT NULL,
+  csrf_token VARCHAR NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  ip VARCHAR,
+  revoked_at TIMESTAMPTZ
+)""",
+            """CREATE TABLE api_keys (
+  id VARCHAR PRIMARY KEY,
+  key_hash VARCHAR NOT NULL UNIQUE,
+  prefix VARCHAR NOT NULL,
+  role VARCHAR NOT NULL,
+  partner_id VARCHAR,
+  scopes VARCHAR NOT NULL,
+  label VARCHAR,
+  created_by VARCHAR,
+  created_at TIMESTAMPTZ NOT NULL,
+  last_used_at TIMESTAMPTZ,
+  revoked_at TIMESTAMPTZ
+)""",
+            # Write keys of version 1 become API keys with the `write` scope.
+            """INSERT INTO api_keys (id, key_hash, prefix, role, partner_id, scopes, label,
+  created_by, created_at, revoked_at)
+SELECT substr(key_hash, 1, 12), key_hash, prefix,
+  CASE WHEN partner_id IS NULL THEN 'platform_admin' ELSE 'partner' END,
+  partner_id, 'write', label, 'migration 3', created_at, revoked_at
+FROM write_keys""",
+            "DROP TABLE write_keys",
+            "CREATE SEQUENCE audit_log_id",
+            """CREATE TABLE audit_log (
+  id BIGINT PRIMARY KEY DEFAULT nextval('audit_log_id'),
+  ts TIMESTAMPTZ NOT NULL,
+  actor VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  category VARCHAR NOT NULL,
+  target VARCHAR,
+  ip VARCHAR,
+  detail VARCHAR NOT NULL
+)""",
+            "CREATE TABLE app_secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        ),
+        postgres_only=(
+            "CREATE INDEX audit_log_ts ON audit_log (ts)",
+            "CREATE INDEX audit_log_action_target ON audit_log (action, target, ts)",
+            """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only';
+END
+$$""",
+            """CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+            """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -121,10 +121,14 @@ class Store:
         return int(rows[0][0]) if rows else 0
 
     def migrate(self) -> int:
-        """Apply pending migrations; return the schema version."""
-        current = self.schema_version()
+        """Apply every migration not yet applied (by version, so one numbered lower than the
+        highest applied still runs); return the schema version."""
+        self.schema_version()  # creates pulse_migrations if needed
+        with self.transaction() as cur:
+            cur.execute("SELECT version FROM pulse_migrations")
+            applied = {int(row[0]) for row in cur.fetchall()}
         for migration in MIGRATIONS:
-            if migration.version <= current:
+            if migration.version in applied:
                 continue
             with self.transaction() as cur:
                 statements = migration.statements

@@ -1,0 +1,325 @@
+"""Dashboard speed: each page's numbers from the catalog, cold and warm, beside pandas.
+
+    uv run python bench/query.py [--scale medium large] [--runs 15] [--data bench/.data]
+
+A page's numbers are what its spec (`pulse.web.pages`) asks the catalog for: every tile
+(value and previous window), chart (monthly series), breakdown and table, for the last 30 days
+ending on the demo's last day. "cold" opens the store afresh for each run (no snapshot, no
+remembered answer); "warm" asks again on an open store, as a dashboard refresh does.
+
+The baseline computes a core set of the same numbers with pandas from the raw events and
+traits, already loaded in memory (the load time is printed apart and not counted), and the
+same core set is timed through the catalog, so the ratio compares like with like. The values of
+both are printed side by side: they must agree.
+
+Target on a 2-core machine: every page under 300 ms p95 at `large`, and >= 10x the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pulse.demo import iter_messages
+from pulse.ingest.pipeline import ingest_messages
+from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine, Query
+from pulse.metrics.tables import TableQuery, evaluate_table
+from pulse.store.store import connect
+from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
+
+END = date(2026, 11, 22)
+WINDOW = "last_30d"
+PAGES = (PARTNER, ADMIN, EXPERIENCES, PROGRAM)
+
+
+# -- the store -----------------------------------------------------------------------------------
+
+
+def demo_store(scale: str, data: Path) -> Path:
+    """The demo platform at `scale` in a DuckDB file, built once and kept between runs."""
+    path = data / f"{scale}-{END.isoformat()}.duckdb"
+    if path.exists():
+        return path
+    data.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".building")
+    partial.unlink(missing_ok=True)
+    store = connect(str(partial))
+    started = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    for message in iter_messages(scale, 7, END):
+        batch.append(message)
+        if len(batch) == 200_000:
+            ingest_messages(store, batch)
+            batch = []
+    if batch:
+        ingest_messages(store, batch)
+    store.close()
+    partial.rename(path)
+    print(f"built {scale} demo in {time.perf_counter() - started:.0f} s: {path}")
+    return path
+
+
+# -- a page's requests ---------------------------------------------------------------------------
+
+
+def page_requests(page: Page) -> list[Callable[[Engine], Any]]:
+    """One callable per number set the page shows (ids the catalog does not have are skipped,
+    as the page itself does)."""
+    requests: list[Callable[[Engine], Any]] = []
+
+    def metric(**options: Any) -> Callable[[Engine], Any]:
+        query = Query(as_of=END, window=WINDOW, **options)
+        return lambda engine: engine.evaluate(query)
+
+    for section in page.sections:
+        for metric_id in (*section.tiles, *section.benchmarks):
+            if metric_id in CATALOG.metrics:
+                requests.append(metric(metric=metric_id))
+        for chart in section.charts:
+            if chart.metric in CATALOG.metrics:
+                if chart.by:
+                    requests.append(metric(metric=chart.metric, by=chart.by))
+                else:
+                    requests.append(
+                        metric(metric=chart.metric, series="month", cumulative=chart.cumulative)
+                    )
+        for breakdown in section.breakdowns:
+            if breakdown.metric in CATALOG.metrics:
+                requests.append(metric(metric=breakdown.metric, by=breakdown.by))
+        for view in section.tables:
+            if view.table in CATALOG.tables:
+                query = TableQuery(view.table, END, WINDOW, params=dict(view.params))
+                requests.append(lambda engine, q=query: evaluate_table(engine, q))
+    return requests
+
+
+# -- the pandas baseline -------------------------------------------------------------------------
+
+
+@dataclass
+class Raw:
+    events: pd.DataFrame
+    traits: pd.DataFrame
+    entities: pd.DataFrame
+
+
+def load_raw(path: Path) -> Raw:
+    store = connect(str(path))
+    con: Any = store.con.con
+    events = con.sql(
+        "SELECT event, user_id, group_id, ts, partner_id, credits, amount, currency, kind, "
+        "experience_id, role, score, target FROM events WHERE type = 'track'"
+    ).df()
+    traits = con.sql("SELECT entity, entity_id, name, value, ts, message_id FROM traits").df()
+    entities = con.sql("SELECT entity, entity_id, first_seen FROM entities").df()
+    store.close()
+    return Raw(events, traits, entities)
+
+
+def _bounds() -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = pd.Timestamp(datetime.combine(END + timedelta(days=1), datetime.min.time(), UTC))
+    return end - pd.Timedelta(days=30), end
+
+
+def _in_window(frame: pd.DataFrame, *events: str) -> pd.DataFrame:
+    start, end = _bounds()
+    rows = frame[frame["event"].isin(events)]
+    return rows[(rows["ts"] >= start) & (rows["ts"] < end)]
+
+
+def _latest(raw: Raw, entity: str, name: str, before: pd.Timestamp) -> pd.Series:
+    rows = raw.traits[
+        (raw.traits["entity"] == entity)
+        & (raw.traits["name"] == name)
+        & (raw.traits["ts"] < before)
+    ]
+    rows = rows.sort_values(["ts", "message_id"])
+    return rows.groupby("entity_id")["value"].last()
+
+
+def _customers(raw: Raw) -> pd.DataFrame:
+    seen = raw.entities[raw.entities["entity"] == "customer"].set_index("entity_id")["first_seen"]
+    _, end = _bounds()
+    created = pd.to_datetime(_latest(raw, "customer", "created_at", end + pd.Timedelta(days=3650)))
+    deleted = raw.traits[(raw.traits["entity"] == "customer") & (raw.traits["name"] == "deleted")]
+    frame = pd.DataFrame({"first_seen": seen})
+    frame["created"] = created.reindex(frame.index).fillna(frame["first_seen"])
+    frame["deleted_at"] = deleted.groupby("entity_id")["ts"].min().reindex(frame.index)
+    return frame
+
+
+def base_customers_total(raw: Raw) -> float:
+    _, end = _bounds()
+    c = _customers(raw)
+    return float(((c["created"] < end) & ~(c["deleted_at"] < end)).sum())
+
+
+def base_customers_new(raw: Raw) -> float:
+    start, end = _bounds()
+    c = _customers(raw)
+    alive = ~(c["deleted_at"] < end)
+    return float(((c["created"] >= start) & (c["created"] < end) & alive).sum())
+
+
+def base_customers_active(raw: Raw) -> float:
+    _, end = _bounds()
+    c = _customers(raw)
+    status = _latest(raw, "customer", "status", end).reindex(c.index)
+    alive = (c["created"] < end) & ~(c["deleted_at"] < end)
+    return float(((status == "active") & alive).sum())
+
+
+def base_credits(event: str) -> Callable[[Raw], float]:
+    return lambda raw: float(_in_window(raw.events, event)["credits"].sum())
+
+
+def base_generations_total(raw: Raw) -> float:
+    return float(len(_in_window(raw.events, "generation_created")))
+
+
+def base_nps_score(raw: Raw) -> float | None:
+    scores = _in_window(raw.events, "nps_submitted")["score"]
+    if scores.empty:
+        return None
+    return float(((scores >= 9).mean() - (scores <= 6).mean()) * 100)
+
+
+def base_sessions_total(raw: Raw) -> float:
+    """Runs of a customer's experience events with no gap over 30 minutes, started in window."""
+    start, end = _bounds()
+    rows = raw.events[raw.events["experience_id"].notna() & raw.events["user_id"].notna()]
+    rows = rows.sort_values(["user_id", "ts"])
+    gap = rows.groupby("user_id")["ts"].diff()
+    first = gap.isna() | (gap > pd.Timedelta(minutes=30))
+    starts = rows.loc[first, "ts"]
+    return float(((starts >= start) & (starts < end)).sum())
+
+
+def base_affiliate_clicks(raw: Raw) -> float:
+    return float(len(_in_window(raw.events, "referral_clicked")))
+
+
+BASELINE: dict[str, Callable[[Raw], float | None]] = {
+    "customers.total": base_customers_total,
+    "customers.new": base_customers_new,
+    "customers.active": base_customers_active,
+    "credits.purchased": base_credits("credits_purchased"),
+    "credits.consumed": base_credits("credits_consumed"),
+    "generations.total": base_generations_total,
+    "nps.score": base_nps_score,
+    "sessions.total": base_sessions_total,
+    "affiliates.clicks": base_affiliate_clicks,
+}
+
+
+# -- timing --------------------------------------------------------------------------------------
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def time_page(path: Path, requests: list[Callable[[Engine], Any]], runs: int) -> dict[str, Any]:
+    cold: list[float] = []
+    for _ in range(max(3, runs // 5)):
+        store = connect(str(path), migrate=False)
+        started = time.perf_counter()
+        for request in requests:
+            request(Engine(store, CATALOG))
+        cold.append(time.perf_counter() - started)
+        store.close()
+    store = connect(str(path), migrate=False)
+    for request in requests:
+        request(Engine(store, CATALOG))
+    warm: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for request in requests:
+            request(Engine(store, CATALOG))
+        warm.append(time.perf_counter() - started)
+    store.close()
+    return {"cold": _ms(cold), "warm": _ms(warm)}
+
+
+def time_core(path: Path, raw: Raw, ids: list[str], runs: int) -> dict[str, Any]:
+    """The page's core numbers through the catalog (cold) and through pandas."""
+    values: dict[str, tuple[Any, Any]] = {}
+    catalog_s: list[float] = []
+    for _ in range(max(3, runs // 5)):
+        store = connect(str(path), migrate=False)
+        started = time.perf_counter()
+        for metric_id in ids:
+            answer = Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
+            values[metric_id] = (answer["value"], None)
+        catalog_s.append(time.perf_counter() - started)
+        store.close()
+    pandas_s: list[float] = []
+    for _ in range(max(3, runs // 5)):
+        started = time.perf_counter()
+        for metric_id in ids:
+            result = BASELINE[metric_id](raw)
+            values[metric_id] = (values[metric_id][0], result)
+        pandas_s.append(time.perf_counter() - started)
+    return {"catalog": _ms(catalog_s), "pandas": _ms(pandas_s), "values": values}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", nargs="+", default=["medium", "large"])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--data", type=Path, default=Path(__file__).parent / ".data")
+    args = parser.parse_args()
+    for scale in args.scale:
+        path = demo_store(scale, args.data)
+        started = time.perf_counter()
+        raw = load_raw(path)
+        print(
+            f"\n== {scale}: {len(raw.events):,} track events; pandas load "
+            f"{time.perf_counter() - started:.1f} s (not counted below)"
+        )
+        print(
+            f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} "
+            f"{'warm p95':>9} | {'core':>4} {'catalog p95':>11} {'pandas p95':>10} {'ratio':>6}"
+        )
+        for page in PAGES:
+            requests = page_requests(page)
+            page_times = time_page(path, requests, args.runs)
+            ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
+            core = time_core(path, raw, ids, args.runs) if ids else None
+            (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
+            line = (
+                f"{page.slug:12} {len(requests):7} {cold50:9.0f} {cold95:9.0f} {warm50:9.1f} "
+                f"{warm95:9.1f} |"
+            )
+            if core:
+                ratio = core["pandas"][1] / core["catalog"][1]
+                line += (
+                    f" {len(ids):4} {core['catalog'][1]:11.0f} {core['pandas'][1]:10.0f} "
+                    f"{ratio:5.1f}x"
+                )
+            print(line)
+            if core:
+                for metric_id, (ours, theirs) in core["values"].items():
+                    same = "same" if _same(ours, theirs) else "DIFFERENT"
+                    print(f"    {metric_id:24} catalog {ours!s:>14}  pandas {theirs!s:>14}  {same}")
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    if ours is None or theirs is None:
+        return ours is theirs
+    return abs(float(ours) - float(theirs)) <= 1e-6 * max(1.0, abs(float(theirs)))
+
+
+if __name__ == "__main__":
+    main()
