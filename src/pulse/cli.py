@@ -176,6 +176,9 @@ def metric(
     by: Annotated[str | None, typer.Option(help="breakdown dimension")] = None,
     series: Annotated[str | None, typer.Option(help="day, week or month")] = None,
     cumulative: Annotated[bool, typer.Option(help="cumulate the series")] = False,
+    compare: Annotated[
+        str, typer.Option(help="previous (preceding window) or year (a year earlier)")
+    ] = "previous",
     tz: Annotated[
         str | None, typer.Option(help="reporting time zone (default $PULSE_TZ or UTC)")
     ] = None,
@@ -202,6 +205,7 @@ def metric(
             by=by,
             series=series,  # type: ignore[arg-type]
             cumulative=cumulative,
+            compare=compare,
             tz=settings.tz,
         )
         answer = Engine(_open(settings), CATALOG, settings.currency).evaluate(query)

@@ -39,6 +39,9 @@ async def get_metric(
     by: Annotated[str | None, Query(description="breakdown dimension")] = None,
     series: Annotated[str | None, Query(description="day, week or month")] = None,
     cumulative: Annotated[bool, Query(description="cumulate the series")] = False,
+    compare: Annotated[
+        str, Query(description="previous (the preceding window) or year (a year earlier)")
+    ] = "previous",
     tz: Annotated[str | None, Query(description="reporting time zone (IANA)")] = None,
 ) -> dict[str, Any]:
     try:
@@ -52,6 +55,7 @@ async def get_metric(
             by=by,
             series=series,  # type: ignore[arg-type]
             cumulative=cumulative,
+            compare=compare,
             tz=check_tz(tz) if tz else settings.tz,
         )
         CATALOG.get(metric_id)

@@ -54,6 +54,7 @@ CUSTOMER_DIMS = {
 FACT_DIMS = {"partner": "partner_id", "style": "style_id", "experience": "experience_id"}
 DIMENSIONS = (*FACT_DIMS, *PARTNER_DIMS, *CUSTOMER_DIMS)
 _TRUNCATE = {"day": "D", "week": "W", "month": "M"}
+COMPARISONS = ("previous", "year")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Query:
     series: Grain | None = None
     cumulative: bool = False
     tz: str = "UTC"
+    compare: str = "previous"  # or "year": the same window a year earlier (YoY)
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,14 @@ class Engine:
         if query.by is not None and query.by not in metric.dims:
             allowed = ", ".join(metric.dims) or "none"
             raise ValueError(f"by: {metric.id} has no dimension {query.by!r} (allowed: {allowed})")
+        if query.compare not in COMPARISONS:
+            raise ValueError(f"compare: {query.compare!r} is not one of {', '.join(COMPARISONS)}")
         window = parse_window(query.window, query.as_of)
-        previous = window.previous()
+        previous = window.year_ago() if query.compare == "year" else window.previous()
         src = Source(
             self.store, query.tz, self.currency, instant(window.end + timedelta(1), query.tz)
         )
-        spans = (window_span(previous, query.tz), window_span(window, query.tz))
-        totals = self._frame(src, metric, Plan(spans, None, query.partner))
+        totals = self._compared(src, metric, window, previous, None, query.partner)
         value, prior = _value(totals, 1), _value(totals, 0)
         answer: dict[str, Any] = {
             "metric": metric.id,
@@ -127,17 +130,40 @@ class Engine:
         answer["target_status"] = target_status(value, target, metric.direction)
         if query.by is not None:
             answer["by"] = query.by
-            answer["rows"] = self._rows(src, metric, Plan(spans, query.by, query.partner), window)
+            frame = self._compared(src, metric, window, previous, query.by, query.partner)
+            answer["rows"] = self._rows(metric, frame, window)
         if query.series is not None:
             answer["series"] = self._series(src, metric, query, window)
         return answer
 
     # -- shaping ----------------------------------------------------------------------------------
 
-    def _rows(
-        self, src: Source, metric: Metric, plan: Plan, window: Window
-    ) -> list[dict[str, Any]]:
-        frame = self._frame(src, metric, plan)
+    def _compared(
+        self,
+        src: Source,
+        metric: Metric,
+        window: Window,
+        previous: Window,
+        dim: str | None,
+        partner: str | None,
+    ) -> pd.DataFrame:
+        """The metric for the window (span 1) and the window it is compared with (span 0).
+
+        Against the preceding window both come from one pass; against the same window a year
+        earlier each is computed with its own preceding window, so growth metrics stay the
+        growth of their own period."""
+        tz = src.tz
+        if previous == window.previous():
+            spans = (window_span(previous, tz), window_span(window, tz))
+            return self._frame(src, metric, Plan(spans, dim, partner))
+        frames = []
+        for index, compared in enumerate((previous, window)):
+            spans = (window_span(compared.previous(), tz), window_span(compared, tz))
+            frame = self._frame(src, metric, Plan(spans, dim, partner))
+            frames.append(frame[frame["span"] == 1].assign(span=index))
+        return pd.concat(frames, ignore_index=True)
+
+    def _rows(self, metric: Metric, frame: pd.DataFrame, window: Window) -> list[dict[str, Any]]:
         rows = []
         for key, group in frame.groupby("dim", dropna=False, sort=False):
             value, prior = _value(group, 1), _value(group, 0)

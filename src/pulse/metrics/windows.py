@@ -39,8 +39,18 @@ class Window:
             return Window(end.replace(day=1), end, monthly=True)
         return Window(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
+    def year_ago(self) -> Window:
+        """The same days a year earlier (year-over-year comparison); 29 February → 28th."""
+        return Window(_year_before(self.start), _year_before(self.end), self.monthly)
+
     def as_dict(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def _year_before(day: date) -> date:
+    if day.month == 2 and day.day == 29:
+        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)
 
 
 def parse_window(spec: str, as_of: date) -> Window:
