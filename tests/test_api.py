@@ -67,6 +67,13 @@ def test_missing_and_unknown_keys_are_refused(api):
     assert client.post("/v1/batch", json={"batch": []}, auth=("pk_nope", "")).status_code == 401
 
 
+def test_a_write_key_may_also_be_sent_as_a_bearer_token(api):
+    client, key, _, store = api
+    batch = {"batch": [identify("c9", "2026-02-01", status="active")]}
+    sent = client.post("/v1/batch", json=batch, headers={"Authorization": f"Bearer {key}"})
+    assert sent.status_code == 200 and stored(store) == 1
+
+
 def test_invalid_message_names_index_and_field_and_stores_nothing(api):
     client, key, _, store = api
     bad = track("invoice_paid", "2026-02-01", user="c1", kind="subscription")

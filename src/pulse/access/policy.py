@@ -70,6 +70,7 @@ SECTION_OF_PREFIX: dict[str, str] = {
     "generations": "platform",
     "styles": "platform",
     "usage": "platform",
+    "audit": "admin",
 }
 
 # Partners on the `explorer` plan: basic customer counts and simple credit usage, 30 days of

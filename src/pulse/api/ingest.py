@@ -91,6 +91,8 @@ def _bad_request(message: str, field: str = "body") -> Response:
 def _key_from(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
+    if scheme.lower() == "bearer" and encoded.strip():
+        return encoded.strip()
     if scheme.lower() == "basic" and encoded:
         try:
             user, _, _ = base64.b64decode(encoded).decode().partition(":")
@@ -100,7 +102,7 @@ def _key_from(request: Request) -> str:
             return user
     raise HTTPException(
         status_code=401,
-        detail="authorization: send the write key as the HTTP Basic user name",
+        detail="authorization: send the write key as the HTTP Basic user name (or a Bearer token)",
         headers={"WWW-Authenticate": 'Basic realm="pulse"'},
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pulse.metrics import (
     affiliates,
     agency,
+    audit_log,
     cohorts,
     credits,
     customers,
@@ -44,6 +45,7 @@ FAMILIES = (
     cohorts,
     targets,
     forecasts,
+    audit_log,
 )
 
 CATALOG = Catalog()

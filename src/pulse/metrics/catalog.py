@@ -229,6 +229,7 @@ class Table:
     build: BuildFn
     per_partner: bool = False
     params: tuple[str, ...] = ()  # extra query parameters the builder reads from ctx.params
+    remembered: bool = True  # False for tables not built from ingested data (the audit log)
 
     def as_dict(self) -> dict[str, object]:
         return {

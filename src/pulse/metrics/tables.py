@@ -101,6 +101,8 @@ def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
         query.limit,
         engine.currency,
     )
+    if not engine.catalog.table(query.table).remembered:
+        return _evaluate(engine, query)
     answer: dict[str, Any] = engine.store.cached(key, lambda: _evaluate(engine, query))
     return answer
 

@@ -61,10 +61,17 @@ class Store:
     lock: threading.RLock = field(default_factory=threading.RLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
+    _tables: dict[str, ibis.Table] = field(default_factory=dict)
     _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
 
     def table(self, name: str) -> ibis.Table:
-        return self.con.table(name)
+        """A store table as an Ibis expression (its schema looked up once, under the lock:
+        one DuckDB connection serves every thread)."""
+        with self.lock:
+            found = self._tables.get(name)
+            if found is None:
+                found = self._tables[name] = self.con.table(name)
+            return found
 
     # -- snapshots of derived relations ---------------------------------------------------------
 
@@ -140,6 +147,7 @@ class Store:
                     self.placeholders("INSERT INTO pulse_migrations VALUES (?, ?, ?)"),
                     (migration.version, migration.name, datetime.now(UTC)),
                 )
+        self._tables.clear()
         return LATEST
 
     # -- writes ---------------------------------------------------------------------------------

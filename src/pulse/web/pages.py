@@ -238,6 +238,8 @@ ADMIN = Page(
                 "usage.session_duration_avg",
             ),
             tables=(
+                TableView("system.activity_log"),
+                TableView("audit.log"),
                 TableView("system.errors_by_source"),
                 TableView("usage.peak_hours"),
                 TableView("finance.transactions"),
