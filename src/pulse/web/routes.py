@@ -14,6 +14,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from pulse.access import policy
+from pulse.access.policy import Principal
+from pulse.api.auth import csrf_token, current_principal
 from pulse.api.deps import SettingsDep, StoreDep
 from pulse.metrics import CATALOG
 from pulse.metrics.catalog import Metric, Table
@@ -53,9 +56,12 @@ def _page_handler(page: Page) -> Callable[[Request, SettingsDep], Response]:
         scope = read_scope(request, settings.tz)
         if request.query_params.get("window") == "custom":  # the no-script form: canonical URL
             return RedirectResponse(f"{page.path}?{scope.query()}", status_code=303)
+        principal = current_principal(request)
         context = {
             "page": page,
-            "pages": PAGES,
+            "pages": visible_pages(principal),
+            "principal": principal,
+            "csrf_token": csrf_token(request) if principal.kind == "user" else "",
             "scope": scope,
             "periods": PERIODS,
             "metric": metric_or_none,
@@ -70,6 +76,30 @@ def _page_handler(page: Page) -> Callable[[Request, SettingsDep], Response]:
 
 for _page in PAGES:
     router.add_api_route(_page.path, _page_handler(_page), methods=["GET"])
+
+
+def visible_pages(principal: Principal) -> list[Page]:
+    """The dashboards the principal's role may open (the navigation shows only these)."""
+    shown = []
+    for page in PAGES:
+        rule = policy.rule_for(page.path)
+        if rule is not None and (rule.section is None or policy.sees(principal, rule.section)):
+            shown.append(page)
+    return shown
+
+
+LANDING = {"platform_admin": "/admin", "partner": "/partner"}  # others: their first page
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """Signed in, go to the first dashboard the role may open."""
+    principal = current_principal(request)
+    paths = [page.path for page in visible_pages(principal)]
+    if not paths:
+        raise HTTPException(status_code=403, detail="no dashboard for this role")
+    landing = LANDING.get(principal.role or "", paths[0])
+    return RedirectResponse(landing if landing in paths else paths[0], status_code=303)
 
 
 # -- fragments -------------------------------------------------------------------------------
