@@ -1,6 +1,6 @@
 """Dashboard speed: each page's numbers from the catalog, cold and warm, beside pandas.
 
-    uv run python bench/query.py [--scale medium large] [--runs 15] [--data bench/.data]
+    uv run python bench/query.py [--scale medium large] [--runs 15] [--cold-runs 3] [--data DIR]
 
 A page's numbers are what its spec (`pulse.web.pages`) asks the catalog for: every tile
 (value and previous window), chart (monthly series), breakdown and table, for the last 30 days
@@ -230,9 +230,11 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def time_page(path: Path, requests: list[Callable[[Engine], Any]], runs: int) -> dict[str, Any]:
+def time_page(
+    path: Path, requests: list[Callable[[Engine], Any]], runs: int, cold_runs: int
+) -> dict[str, Any]:
     cold: list[float] = []
-    for _ in range(max(3, runs // 5)):
+    for _ in range(cold_runs):
         store = connect(str(path), migrate=False)
         started = time.perf_counter()
         for request in requests:
@@ -252,11 +254,11 @@ def time_page(path: Path, requests: list[Callable[[Engine], Any]], runs: int) ->
     return {"cold": _ms(cold), "warm": _ms(warm)}
 
 
-def time_core(path: Path, raw: Raw, ids: list[str], runs: int) -> dict[str, Any]:
+def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str, Any]:
     """The page's core numbers through the catalog (cold) and through pandas."""
     values: dict[str, tuple[Any, Any]] = {}
     catalog_s: list[float] = []
-    for _ in range(max(3, runs // 5)):
+    for _ in range(cold_runs):
         store = connect(str(path), migrate=False)
         started = time.perf_counter()
         for metric_id in ids:
@@ -265,7 +267,7 @@ def time_core(path: Path, raw: Raw, ids: list[str], runs: int) -> dict[str, Any]
         catalog_s.append(time.perf_counter() - started)
         store.close()
     pandas_s: list[float] = []
-    for _ in range(max(3, runs // 5)):
+    for _ in range(cold_runs):
         started = time.perf_counter()
         for metric_id in ids:
             result = BASELINE[metric_id](raw)
@@ -277,7 +279,8 @@ def time_core(path: Path, raw: Raw, ids: list[str], runs: int) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", nargs="+", default=["medium", "large"])
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=15, help="warm runs per page")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold runs per page")
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / ".data")
     args = parser.parse_args()
     for scale in args.scale:
@@ -294,9 +297,9 @@ def main() -> None:
         )
         for page in PAGES:
             requests = page_requests(page)
-            page_times = time_page(path, requests, args.runs)
+            page_times = time_page(path, requests, args.runs, args.cold_runs)
             ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
-            core = time_core(path, raw, ids, args.runs) if ids else None
+            core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
             line = (
                 f"{page.slug:12} {len(requests):7} {cold50:9.0f} {cold95:9.0f} {warm50:9.1f} "
