@@ -205,7 +205,12 @@ def base_sessions_total(raw: Raw) -> float:
 
 
 def base_affiliate_clicks(raw: Raw) -> float:
-    return float(len(_in_window(raw.events, "referral_clicked")))
+    """Referral clicks of partners whose kind (as of the window end) is affiliate."""
+    _, end = _bounds()
+    kinds = _latest(raw, "partner", "kind", end)
+    affiliates = set(kinds[kinds == "affiliate"].index)
+    clicks = _in_window(raw.events, "referral_clicked")
+    return float(clicks["partner_id"].isin(affiliates).sum())
 
 
 BASELINE: dict[str, Callable[[Raw], float | None]] = {

@@ -585,5 +585,146 @@ def target_delete(
     out.print(f"removed target {metric_id} {period}")
 
 
+# -- exports, reports, alerts (src/pulse/exports, reports, alerts) ---------------------------------
+
+
+@app.command("export")
+def export_command(
+    name: Annotated[str, typer.Argument(help="a table id or partner_list, transaction_log, …")],
+    format: Annotated[str, typer.Option("--format", help="csv, xlsx or pdf")] = "csv",
+    window: Annotated[str, typer.Option(help="last_30d, …, or START..END")] = "last_30d",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
+    kpis: Annotated[str | None, typer.Option(help="PDF: metric ids shown as KPIs")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="file (default stdout)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export a table or one of seed 001's named exports (written to the audit log)."""
+    from pulse.access import audit
+    from pulse.exports.pdf import render_pdf
+    from pulse.exports.sources import ExportRequest, exportable, resolve
+    from pulse.exports.writers import csv_chunks, write_xlsx
+
+    if format not in ("csv", "xlsx", "pdf"):
+        raise _fail(f"format: {format!r} is not csv, xlsx or pdf")
+    if not exportable(name):
+        raise _fail(f"export: unknown table or export {name!r}")
+    settings = _settings(db)
+    store = _open(settings)
+    try:
+        request = ExportRequest(
+            name,
+            parse_date(as_of, "as-of") if as_of else datetime.now(UTC).date(),
+            window,
+            partner,
+            settings.tz,
+            settings.currency,
+        )
+        sink = out_file.open("wb") if out_file else sys.stdout.buffer
+        try:
+            if format == "csv":
+                for piece in csv_chunks(resolve(store, request)):
+                    sink.write(piece)
+            elif format == "xlsx":
+                write_xlsx([resolve(store, request)], sink, settings.tz)
+            else:
+                ids = [k for k in (kpis or "").split(",") if k]
+                sink.write(render_pdf(store, [request], ids, title=f"Pulse — {name}"))
+        finally:
+            if out_file:
+                sink.close()
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
+    audit.record(
+        store,
+        actor="cli",
+        action="export",
+        target=name,
+        detail={"format": format, "window": window, "as_of": request.as_of, "partner": partner},
+    )
+    if out_file:
+        err.print(f"wrote {out_file}")
+
+
+@app.command("report")
+def report_command(
+    name: Annotated[str | None, typer.Argument(help="report name (see --list)")] = None,
+    send: Annotated[bool, typer.Option("--send", help="send now")] = False,
+    to: Annotated[list[str] | None, typer.Option("--to", help="e-mail address")] = None,
+    webhook: Annotated[list[str] | None, typer.Option("--webhook", help="webhook URL")] = None,
+    experience: Annotated[str | None, typer.Option(help="per-experience reports")] = None,
+    partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="last day (default yesterday)")
+    ] = None,
+    list_all: Annotated[bool, typer.Option("--list", help="list the reports")] = False,
+    db: DbOption = None,
+) -> None:
+    """Send a report now (to --to / --webhook, or else to its subscribers), or print it."""
+    from pulse.reports.catalog import REPORTS
+    from pulse.reports.run import last_complete_day, preview, run_report
+
+    if list_all or name is None:
+        for report in REPORTS.values():
+            out.print(f"{report.id:20} {report.cadence:9} {report.label}")
+        return
+    settings = _settings(db)
+    store = _open(settings)
+    try:
+        day = parse_date(as_of, "as-of") if as_of else last_complete_day()
+        if not send:
+            rendered = preview(store, settings, name, day, experience=experience, partner=partner)
+            sys.stdout.write(rendered.text)
+            return
+        results = run_report(
+            store, settings, name, day, to or [], webhook or [], experience, partner
+        )
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
+    sys.stdout.write(json.dumps(results, indent=2) + "\n")
+    if any(r["failed"] for r in results):
+        raise typer.Exit(code=1)
+
+
+@app.command("alerts")
+def alerts_command(
+    evaluate: Annotated[bool, typer.Option("--evaluate", help="run the rules now")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    db: DbOption = None,
+) -> None:
+    """List alerts (with --evaluate: run the rules first and notify what fires)."""
+    from pulse.alerts import state
+    from pulse.reports.run import check_alerts
+
+    settings = _settings(db)
+    store = _open(settings)
+    if evaluate:
+        if as_of:
+            day = parse_date(as_of, "as-of")
+            state.evaluate(store, day, tz=settings.tz, currency=settings.currency)
+        else:
+            check_alerts(store, settings)
+    for alert in state.list_alerts(store, active_only=True):
+        out.print(f"{alert['severity']:12} {alert['rule']:24} {alert['message']}")
+
+
+@app.command()
+def worker(db: DbOption = None) -> None:
+    """Run the scheduler alone: reports at their times, alert rules every few minutes."""
+    import time
+
+    from pulse.reports.schedule import build_scheduler
+
+    settings = _settings(db)
+    scheduler = build_scheduler(_open(settings), settings)
+    scheduler.start()
+    err.print("Pulse worker: " + ", ".join(job.id for job in scheduler.get_jobs()))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        scheduler.shutdown()
+
+
 if __name__ == "__main__":
     app()

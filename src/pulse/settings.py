@@ -26,6 +26,15 @@ class Settings:
     rate_ingest_per_minute: int = 6000
     rate_query_per_minute: int = 600
     audit_key_use_seconds: float = 60.0
+    # reports and alerts (src/pulse/reports, src/pulse/alerts): SMTP server and sender, the
+    # in-process scheduler (`pulse serve` starts it only when enabled), alert recipients
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "pulse@localhost"
+    scheduler: bool = False
+    alert_minutes: int = 5
+    alert_webhooks: tuple[str, ...] = ()
+    alert_emails: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,7 +50,19 @@ class Settings:
             rate_ingest_per_minute=int(env("PULSE_RATE_INGEST_PER_MINUTE", "6000")),
             rate_query_per_minute=int(env("PULSE_RATE_QUERY_PER_MINUTE", "600")),
             audit_key_use_seconds=float(env("PULSE_AUDIT_KEY_USE_SECONDS", "60")),
+            smtp_host=env("PULSE_SMTP_HOST") or None,
+            smtp_port=int(env("PULSE_SMTP_PORT", "25")),
+            smtp_from=env("PULSE_SMTP_FROM", "pulse@localhost"),
+            scheduler=env("PULSE_SCHEDULER", "0").lower() in ("1", "true", "yes", "on"),
+            alert_minutes=int(env("PULSE_ALERT_MINUTES", "5")),
+            alert_webhooks=_listed(env("PULSE_ALERT_WEBHOOKS", "")),
+            alert_emails=_listed(env("PULSE_ALERT_EMAILS", "")),
         )
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple (empty items dropped)."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def check_tz(name: str) -> str:

@@ -70,6 +70,9 @@ SECTION_OF_PREFIX: dict[str, str] = {
     "generations": "platform",
     "styles": "platform",
     "usage": "platform",
+    # report names (src/pulse/reports): the section whose numbers the report shows
+    "platform": "platform",
+    "program": "summary",
     "audit": "admin",
 }
 
@@ -148,6 +151,21 @@ RULES: dict[str, Rule] = {
     "/web/tables/{table_id}": Rule(CATALOG, catalog_param="table_id"),
     "/web/vendor/vega.js": Rule(SIGNED_IN),
     "/web/static": PUBLIC,  # a static-files mount: stylesheets and scripts, nothing of data
+    # exports (SPEC §5): a catalog table (its section) or a seed 001 named export (admins)
+    "/api/v1/exports/{name}": Rule(CATALOG, scope="export", catalog_param="name", limit="query"),
+    # alerts and action items (seed 003 §8; the program dashboard's alerts section)
+    "/api/v1/alerts": Rule("alerts", limit="query"),
+    "/api/v1/alerts/evaluate": Rule("admin", scope="write", limit="query"),
+    "/api/v1/alert-rules": Rule("alerts", limit="query"),
+    "/api/v1/alert-rules/threshold": Rule("admin", scope="write", limit="query"),
+    "/api/v1/action-items": Rule("alerts", limit="query"),
+    "/api/v1/action-items/status": Rule("alerts", scope="write", limit="query"),
+    # reports: the list, a preview, and subscriptions (the bell icon of seed 002)
+    "/api/v1/reports": Rule(SIGNED_IN, limit="query"),
+    "/api/v1/reports/{name}": Rule(CATALOG, catalog_param="name", limit="query"),
+    "/api/v1/reports/{name}/subscriptions": Rule(
+        CATALOG, scope="write", catalog_param="name", limit="query"
+    ),
 }
 
 

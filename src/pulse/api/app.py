@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from pulse import __version__
+from pulse.api import alerts as alerts_api
 from pulse.api import audit, auth, customers, ingest, metrics, tables, targets
+from pulse.api import exports as exports_api
+from pulse.api import reports as reports_api
 from pulse.ingest.group_commit import GroupWriter
 from pulse.settings import Settings
 from pulse.store.store import Store
@@ -19,9 +22,18 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writer = GroupWriter(store)
+        scheduler = None
+        if settings.scheduler:  # reports and alerts (PULSE_SCHEDULER=1)
+            from pulse.reports.schedule import build_scheduler
+
+            scheduler = build_scheduler(store, settings)
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             app.state.writer.close()
 
     app = FastAPI(
@@ -39,6 +51,9 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(customers.router)
     app.include_router(targets.router)
+    app.include_router(exports_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(reports_api.router)
     auth.install(app, store, settings)
     mount_web(app)
 

@@ -426,7 +426,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "finance.ltv_cac",
         "LTV:CAC",
         "Lifetime value / acquisition cost (None when CAC is 0, e.g. partner-sourced channels).",
-        "count",
+        "ratio",
         Derived((Ref("finance.ltv"), Ref("finance.cac")), _ltv_cac),
         dims=("channel",),
     ),

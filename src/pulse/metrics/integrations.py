@@ -350,7 +350,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "integrations.avg_sync_ms",
         "Average sync time (ms)",
         "Average duration of the window's syncs that report one, in milliseconds.",
-        "count",
+        "milliseconds",
         ratio(Ref("integrations.sync_ms_total"), Ref("integrations.timed_syncs"), scale=1),
         direction="down",
         dims=PROVIDER_DIMS,

@@ -226,7 +226,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Hours from a ticket's opening to its first response, averaged over tickets first "
         "answered in the window. Target 4 h: healthy at or below, warning above 4.8 h; add "
         "support capacity or triage faster.",
-        "count",
+        "hours",
         ratio(Ref("support.response_hours_total"), Ref("support.responded"), scale=1),
         direction="down",
         health=health("<= 4", "> 4.8"),
@@ -250,7 +250,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Average resolution time (h)",
         "Hours from a ticket's opening to its resolution, averaged over tickets resolved in "
         "the window. Target 24 h: healthy at or below, warning above 28.8 h.",
-        "count",
+        "hours",
         ratio(Ref("support.resolution_hours_total"), Ref("support.resolved"), scale=1),
         direction="down",
         health=health("<= 24", "> 28.8"),
@@ -275,7 +275,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Partner satisfaction (CSAT)",
         "Average CSAT (1–5) of tickets resolved in the window. Target 4.5: healthy at or "
         "above, warning below 3.6; review the low-rated tickets.",
-        "count",
+        "score",
         ratio(Ref("support.csat_total"), Ref("support.rated"), scale=1),
         health=health(">= 4.5", "< 3.6"),
         dims=SUPPORT_DIMS,
@@ -346,7 +346,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Average onboarding time (days)",
         "Days from onboarding start to completion, averaged over onboardings completed in "
         "the window.",
-        "count",
+        "days",
         ratio(Ref("onboarding.days_total"), Ref("onboarding.timed_completions"), scale=1),
         direction="down",
         dims=SUPPORT_DIMS,
@@ -371,7 +371,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Days from a partner's approval to the first invoice paid by one of its customers or "
         "conversion attributed to it, averaged over partners whose first revenue came in the "
         "window. Long: activation campaign for new partners.",
-        "count",
+        "days",
         ratio(Ref("onboarding.first_revenue_days_total"), Ref("onboarding.first_revenue"), scale=1),
         direction="down",
         dims=SUPPORT_DIMS,

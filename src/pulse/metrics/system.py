@@ -234,7 +234,7 @@ METRICS: tuple[Metric | Table, ...] = (
         "Average response time (ms)",
         "Average health check duration in the window, in milliseconds. Healthy below 2 s, "
         "warning above 5 s: check database performance and scale servers.",
-        "count",
+        "milliseconds",
         ratio(Ref("system.response_ms_total"), Ref("system.timed_checks"), scale=1),
         direction="down",
         health=health("< 2000", "> 5000"),

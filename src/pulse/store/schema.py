@@ -149,6 +149,53 @@ FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
 FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
         ),
     ),
+    Migration(
+        4,
+        "alerts, action items, alert thresholds, report subscriptions",
+        (
+            "CREATE SEQUENCE alert_id",
+            """CREATE TABLE alerts (
+  id BIGINT PRIMARY KEY DEFAULT nextval('alert_id'),
+  rule_id VARCHAR NOT NULL,
+  subject VARCHAR NOT NULL,
+  severity VARCHAR NOT NULL,
+  message VARCHAR NOT NULL,
+  value DOUBLE PRECISION,
+  fired_at TIMESTAMPTZ NOT NULL,
+  cleared_at TIMESTAMPTZ
+)""",
+            "CREATE SEQUENCE action_item_id",
+            """CREATE TABLE action_items (
+  id BIGINT PRIMARY KEY DEFAULT nextval('action_item_id'),
+  alert_id BIGINT,
+  priority VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  owner VARCHAR NOT NULL,
+  due DATE NOT NULL,
+  status VARCHAR NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+)""",
+            """CREATE TABLE alert_thresholds (
+  rule_id VARCHAR PRIMARY KEY,
+  threshold DOUBLE PRECISION NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+)""",
+            """CREATE TABLE report_subscriptions (
+  report VARCHAR NOT NULL,
+  subject VARCHAR NOT NULL,
+  channel VARCHAR NOT NULL,
+  address VARCHAR NOT NULL,
+  partner_id VARCHAR,
+  created_by VARCHAR,
+  created_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (report, subject, channel, address)
+)""",
+        ),
+        postgres_only=(
+            "CREATE INDEX alerts_rule_subject ON alerts (rule_id, subject, cleared_at)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

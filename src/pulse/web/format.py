@@ -44,9 +44,18 @@ def format_value(value: Any, unit: str, currency: str = "USD") -> str:
         return money(amount, currency)
     if unit == "money_per_month":
         return f"{money(amount, currency)}/mo"
-    if unit == "credits_per_customer":
+    if unit in ("credits_per_customer", "score"):
         return f"{amount:,.1f}"
+    if unit in SUFFIXES:
+        return f"{amount:,.1f} {SUFFIXES[unit]}"
+    if unit == "milliseconds":
+        return f"{amount:,.0f} ms"
+    if unit == "ratio":
+        return f"{amount:,.1f} : 1"
     return number(amount)
+
+
+SUFFIXES = {"minutes": "min", "hours": "h", "days": "days"}
 
 
 def _datetime(text: str) -> str:
