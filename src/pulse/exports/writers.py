@@ -12,27 +12,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 from zoneinfo import ZoneInfo
 
 from pulse.exports.sources import Export, Row
-from pulse.metrics.catalog import Column
+from pulse.metrics.catalog import Column, Unit
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NUMERIC_UNITS = {
-    "count",
-    "percent",
-    "money",
-    "credits",
-    "money_per_month",
-    "credits_per_customer",
-    "minutes",
-    "hours",
-    "days",
-    "milliseconds",
-    "score",
-    "ratio",
-}
+NUMERIC_UNITS = frozenset(get_args(Unit))  # every metric unit is a number
 EXCEL_FORMATS = {
     "money": "#,##0.00",
     "money_per_month": "#,##0.00",
