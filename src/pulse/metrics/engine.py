@@ -164,12 +164,23 @@ class Engine:
         return pd.concat(frames, ignore_index=True)
 
     def _rows(self, metric: Metric, frame: pd.DataFrame, window: Window) -> list[dict[str, Any]]:
+        keys = frame["dim"].map(lambda d: _NO_DIM if _missing(d) else d)
+        sums = frame.assign(key=keys).groupby(["key", "span"], sort=False)["value"].sum(min_count=1)
+        found = sums.to_dict()
+
+        def pick(key: Any, span: int) -> float | None:
+            """As `_value`: 0 without rows, None when every value is missing."""
+            if (key, span) not in found:
+                return 0.0
+            total = found[(key, span)]
+            return None if _missing(total) else float(total)
+
         rows = []
-        for key, group in frame.groupby("dim", dropna=False, sort=False):
-            value, prior = _value(group, 1), _value(group, 0)
+        for key in dict.fromkeys(keys):
+            value, prior = pick(key, 1), pick(key, 0)
             rows.append(
                 {
-                    "key": None if _missing(key) else key,
+                    "key": None if key == _NO_DIM else key,
                     "value": _clean(value),
                     "previous": _clean(prior),
                     "change_pct": _clean(change_pct(value, prior)),
@@ -242,12 +253,15 @@ class Engine:
         for position, ref in enumerate(refs):
             if isinstance(self.catalog.get(ref.id).compute, ADDITIVE):
                 joined[position] = joined[position].fillna(0.0)  # no facts means zero
+        days = [s.days for s in plan.spans]
+        columns = [
+            joined[position].to_numpy(dtype=float, na_value=np.nan) for position in range(len(refs))
+        ]
         out: list[tuple[int, Any, float | None]] = []
-        for key, row in joined.iterrows():
-            span_index: int = key[0]  # type: ignore[index]
-            dim: Any = key[1]  # type: ignore[index]
-            values = [None if _missing(v) else float(v) for v in row.tolist()]
-            out.append((int(span_index), dim, formula(values, plan.spans[span_index].days)))
+        keys = zip(joined.index.get_level_values(0), joined.index.get_level_values(1), strict=True)
+        for row, (span_index, dim) in enumerate(keys):
+            values = [None if math.isnan(c[row]) else float(c[row]) for c in columns]
+            out.append((int(span_index), dim, formula(values, days[int(span_index)])))
         return pd.DataFrame(out, columns=["span", "dim", "value"])
 
     def _growth(self, src: Source, growth: Growth, plan: Plan) -> pd.DataFrame:
@@ -344,13 +358,26 @@ class Engine:
         per_span = self._to_frame(
             facts.group_by("span_key", "dim").aggregate(value=facts.value.sum()), plan, base=True
         )
-        out = []
-        for dim in _dims(per_span, plan):
-            running = _value(per_span, -1, dim) or 0.0
-            for i in range(len(plan.spans)):
-                flow = _value(per_span, i, dim) or 0.0
-                out.append((i, dim, running if at == "start" else running + flow))
-                running += flow
+        # running totals per dimension value: carried-in balance (span -1), then each span's flow
+        dims = _dims(per_span, plan)
+        keys = per_span["dim"].map(lambda d: _NO_DIM if _missing(d) else d)
+        grid = (
+            per_span.assign(key=keys)
+            .pivot_table(index="key", columns="span", values="value", aggfunc="sum")
+            .reindex(
+                index=[_NO_DIM if d is None else d for d in dims],
+                columns=range(-1, len(plan.spans)),
+            )
+            .fillna(0.0)
+        )
+        ends = grid.cumsum(axis=1)
+        levels = ends.shift(1, axis=1).fillna(0.0) if at == "start" else ends
+        values = levels.to_numpy(dtype=float)
+        out = [
+            (i, dim, float(values[row, i + 1]))
+            for row, dim in enumerate(dims)
+            for i in range(len(plan.spans))
+        ]
         return pd.DataFrame(out, columns=["span", "dim", "value"])
 
     # -- building blocks --------------------------------------------------------------------------
@@ -410,6 +437,7 @@ class Engine:
 
 
 _BASE_KEY = datetime(1900, 1, 1)
+_NO_DIM = "\x00none"  # stands for "no dimension value" where pandas would drop None
 ADDITIVE = (Flow, Stock, Balance, Movements)
 
 
