@@ -8,6 +8,7 @@ Engine differences stay in this module.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import threading
 import time
@@ -26,8 +27,9 @@ from ibis.backends import BaseBackend
 from pulse.store.schema import LATEST, MIGRATIONS
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
-# A snapshot is rebuilt when this process changes the data, and at least this often (seconds),
-# so that writes by another process (PostgreSQL) show within a minute (SPEC §6).
+# A snapshot is rebuilt when this process changes the data. On PostgreSQL another process may
+# write too, so snapshots (and remembered answers) also expire after this many seconds, so its
+# writes show within a minute (SPEC §6); a DuckDB file has a single writing process.
 SNAPSHOT_MAX_AGE = 60.0
 RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
@@ -75,6 +77,11 @@ class Store:
 
     # -- snapshots of derived relations ---------------------------------------------------------
 
+    @property
+    def max_age(self) -> float:
+        """How long a snapshot or answer may be reused while this process wrote nothing."""
+        return SNAPSHOT_MAX_AGE if self.engine == "postgres" else math.inf
+
     def changed(self) -> None:
         """Say that events, traits or entities changed: snapshots are stale. Call it while
         holding the write transaction (the lock), so no reader snapshots half-written data."""
@@ -91,7 +98,7 @@ class Store:
         with self.lock:
             held = self._snapshots.get(key)
             now = time.monotonic()
-            if held and held[0] == self.data_version and now - held[1] < SNAPSHOT_MAX_AGE:
+            if held and held[0] == self.data_version and now - held[1] < self.max_age:
                 return held[2]
             name = "pulse_snapshot_" + re.sub(r"\W", "_", key)
             table = self.con.create_table(name, build(), temp=True, overwrite=True)
@@ -104,7 +111,7 @@ class Store:
         with self.lock:
             version, now = self.data_version, time.monotonic()
             held = self._results.get(key)
-            if held and held[0] == version and now - held[1] < SNAPSHOT_MAX_AGE:
+            if held and held[0] == version and now - held[1] < self.max_age:
                 self._results.move_to_end(key)
                 return copy.deepcopy(held[2])
         result = compute()
