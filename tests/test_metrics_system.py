@@ -86,7 +86,7 @@ def test_pulse_rows_and_overall_status(store):
         "component": "response_time",
         "metric": "system.response_ms",
         "value": 3150,
-        "unit": "count",
+        "unit": "milliseconds",
         "status": "yellow",  # neither healthy nor warning
         "healthy_when": "< 2000",
         "warning_when": "> 5000",
