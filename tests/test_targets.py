@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from messages import ask, identify, load, track
+from pulse.access import audit
 from pulse.api import targets as targets_api
 from pulse.cli import app as cli_app
 from pulse.metrics import CATALOG
@@ -301,7 +302,7 @@ def client(store):
         thread.join(timeout=10)
 
 
-def test_api_sets_lists_and_deletes_targets(client):
+def test_api_sets_lists_and_deletes_targets(client, store):
     put = client.put("/api/v1/targets/revenue.total/2026-Q4", json={"value": 60000})
     assert put.status_code == 200
     assert put.json() == {"metric": "revenue.total", "period": "2026-Q4", "value": 60000}
@@ -316,6 +317,13 @@ def test_api_sets_lists_and_deletes_targets(client):
     assert client.delete("/api/v1/targets/revenue.total/2026-11").status_code == 200
     assert client.delete("/api/v1/targets/revenue.total/2026-11").status_code == 404
     assert len(client.get("/api/v1/targets").json()["targets"]) == 1
+    # every change is a settings change in the audit log (newest first; the 404 changed nothing)
+    changed = audit.entries(store, action="settings_changed")
+    assert [(e.target, e.detail) for e in changed] == [
+        ("target:revenue.total:2026-11", {"deleted": True}),
+        ("target:revenue.total:2026-11", {"value": 25000.5}),
+        ("target:revenue.total:2026-Q4", {"value": 60000}),
+    ]
 
 
 def test_api_names_what_is_wrong(client):

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from pulse.access import audit
+from pulse.api.auth import request_actor
 from pulse.api.deps import StoreDep
 from pulse.metrics import CATALOG
 from pulse.metrics import targets as target_store
+from pulse.store.store import Store
 
 router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
 
@@ -40,8 +43,16 @@ async def list_targets(
     return {"targets": [t.as_dict() for t in found]}
 
 
+def _audited(store: Store, request: Request, target: str, detail: dict[str, Any]) -> None:
+    """Targets are settings: each change is in the audit log."""
+    actor = request_actor(request)
+    audit.record(store, **actor, action="settings_changed", target=target, detail=detail)
+
+
 @router.put("/{metric}/{period}", summary="Set (or replace) a metric's target for a period")
-async def put_target(metric: str, period: str, body: TargetBody, store: StoreDep) -> dict[str, Any]:
+async def put_target(
+    metric: str, period: str, body: TargetBody, request: Request, store: StoreDep
+) -> dict[str, Any]:
     try:
         target = target_store.checked(CATALOG, metric, period, body.value)
     except KeyError as exc:
@@ -49,15 +60,21 @@ async def put_target(metric: str, period: str, body: TargetBody, store: StoreDep
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     await run_in_threadpool(target_store.save, store, [target])
+    detail = {"value": body.value}
+    await run_in_threadpool(_audited, store, request, f"target:{metric}:{period}", detail)
     return target.as_dict()
 
 
 @router.delete("/{metric}/{period}", summary="Remove a metric's target for a period")
-async def delete_target(metric: str, period: str, store: StoreDep) -> dict[str, Any]:
+async def delete_target(
+    metric: str, period: str, request: Request, store: StoreDep
+) -> dict[str, Any]:
     try:
         canonical = target_store.parse_period(period).text
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if not await run_in_threadpool(target_store.delete_target, store, metric, canonical):
         raise HTTPException(status_code=404, detail=f"target: none for {metric} in {canonical}")
+    target = f"target:{metric}:{canonical}"
+    await run_in_threadpool(_audited, store, request, target, {"deleted": True})
     return {"deleted": True, "metric": metric, "period": canonical}
