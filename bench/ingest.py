@@ -1,6 +1,6 @@
 """Ingestion throughput: file import and HTTP batches, beside a naive row-by-row baseline.
 
-    uv run python bench/ingest.py [--scale medium] [--http-messages 200000]
+    uv run python bench/ingest.py [--scale medium] [--http-messages 200000] [--data demo.jsonl]
 
 Prints messages/s for each path and the ratio to the baseline measured in the same run.
 Targets on a 2-core machine: >= 200,000 msg/s file import, >= 20,000 msg/s over HTTP.
@@ -141,12 +141,19 @@ def main() -> None:
     parser.add_argument("--http-messages", type=int, default=200_000)
     parser.add_argument("--naive-messages", type=int, default=5_000)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument(
+        "--data", type=Path, default=None, help="JSONL to reuse between runs (written if missing)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
         workdir = Path(tmp)
-        data = workdir / "demo.jsonl"
+        data = args.data or workdir / "demo.jsonl"
         started = time.perf_counter()
-        total = write_jsonl(data, args.scale, args.limit)
+        if args.data is not None and args.data.exists():
+            with data.open("rb") as lines:
+                total = sum(1 for _ in lines)
+        else:
+            total = write_jsonl(data, args.scale, args.limit)
         size = data.stat().st_size / 1e6
         print(
             f"demo data: {total:,} messages, {size:,.0f} MB ({time.perf_counter() - started:.1f} s)"

@@ -62,3 +62,25 @@ def test_a_resent_batch_counts_its_duplicates(store):
     again = writer.write(batch)
     writer.close()
     assert (again.received, again.stored, again.duplicates) == (2, 0, 2)
+
+
+def test_the_same_batch_sent_at_once_is_stored_once(store):
+    """Four senders of one batch: whether their copies are checked in one group (a repeated id
+    within a group) or in groups committed one after the other, 50 messages are stored once."""
+    writer = GroupWriter(store)
+    batch = [identify(f"c{i}", "2026-02-01") for i in range(50)]
+    results = []
+
+    def send() -> None:
+        results.append(writer.write(batch))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert sorted(r.received for r in results) == [50, 50, 50, 50]
+    assert sum(r.stored for r in results) == 50  # each message counted new exactly once
+    assert store.execute("SELECT count(*) FROM events")[0][0] == 50
+    assert store.execute("SELECT count(*) FROM traits")[0][0] == 0  # identify without traits

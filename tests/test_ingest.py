@@ -314,3 +314,52 @@ def test_any_replay_stores_each_message_once(tmp_path_factory, ids, split):
     ingest_messages(store, messages[split:] or messages)
     assert count(store) == len(set(ids))
     store.close()
+
+
+def test_a_large_import_appends_new_messages_only(store, tmp_path, monkeypatch):
+    """From `APPEND_FROM` staged messages on, DuckDB drops the stored ids and appends the rest
+    (no ON CONFLICT); lowered here so four lines take that path. Same answers either way."""
+    from pulse.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "APPEND_FROM", 1)
+    c1 = identify("c1", "2026-01-01", status="trial")
+    active = track("status_changed", "2026-01-02", user="c1", to="active")
+    c2 = identify("c2", "2026-01-03", status="trial")
+    first = _write_jsonl(tmp_path / "a.jsonl", [c1, active, c2, c2])  # c2 twice in the file
+    result = ingest_chunks(store, [(str(first), read_chunks(first))])
+    # 3 distinct messages; traits: c1 trial, c1 active (status_changed), c2 trial
+    assert (result.received, result.stored) == (3, 3)
+    assert (count(store), count(store, "traits"), count(store, "entities")) == (3, 3, 2)
+
+    second = tmp_path / "b.jsonl"
+    # c3's traits repeat a key: one trait row (the table's key is message, entity, id, name)
+    c3 = (
+        '{"type": "identify", "messageId": "c3-1", "timestamp": "2026-01-04T12:00:00Z", '
+        '"userId": "c3", "traits": {"plan": "a", "plan": "b"}}'
+    )
+    second.write_text(json.dumps(active) + "\n" + c3 + "\n")
+    again = ingest_chunks(store, [(str(p), read_chunks(p)) for p in (first, second)])
+    # a.jsonl: 3 received, all stored before; b.jsonl: `active` stored before, c3 new
+    assert (again.received, again.stored) == (5, 1)
+    assert (count(store), count(store, "traits"), count(store, "entities")) == (4, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [('{"type": "identify", bad', "is not valid JSON"), ("[1]", "must be a JSON object")],
+)
+def test_a_line_that_is_no_json_object_is_named(store, tmp_path, line, error):
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(identify("c1", "2026-01-01")) + "\n" + line + "\n")
+    with pytest.raises(RejectedBatch, match=rf"x.jsonl: line 2: \$: {error}"):
+        ingest_chunks(store, [(str(path), read_chunks(path))])
+    assert count(store) == 0
+
+
+def test_trait_history_comes_only_from_messages_that_make_it(store):
+    """A batch without identify, group or a trait-changing event skips the traits step."""
+    used = track("credits_consumed", "2026-01-01", user="c1", credits=1, source="generation")
+    ingest_messages(store, [used])
+    assert (count(store, "traits"), count(store, "entities")) == (0, 1)  # customer c1
+    ingest_messages(store, [track("subscription_started", "2026-01-02", user="c1", plan_id="pro")])
+    assert store.execute("SELECT entity_id, name, value FROM traits") == [("c1", "plan_id", "pro")]

@@ -86,7 +86,7 @@ def _error_cases() -> str:
     """One CASE branch per rule; the first failing rule names the field."""
     cases = [
         ("NOT valid", "$", "is not valid JSON"),
-        ("m IS NULL", "$", "must be a JSON object"),
+        ("NOT is_object", "$", "must be a JSON object"),
         ("type IS NULL", "type", "is required"),
         (f"type NOT IN {_in_list(MESSAGE_TYPES)}", "type", "must be one of track, identify, group"),
         ("message_id IS NULL OR message_id = ''", "messageId", "is required"),
@@ -101,12 +101,12 @@ def _error_cases() -> str:
             "is required for track unless groupId is given",
         ),
         (
-            "properties IS NOT NULL AND json_type(properties) NOT IN ('OBJECT', 'NULL')",
+            "properties IS NOT NULL AND properties_type NOT IN ('OBJECT', 'NULL')",
             "properties",
             "must be an object",
         ),
         (
-            "traits IS NOT NULL AND json_type(traits) NOT IN ('OBJECT', 'NULL')",
+            "traits IS NOT NULL AND traits_type NOT IN ('OBJECT', 'NULL')",
             "traits",
             "must be an object",
         ),
@@ -184,48 +184,60 @@ def _prop_ident(prop: str) -> str:
     return '"to"' if prop == "to" else prop
 
 
-SPLIT_SQL = """
-CREATE OR REPLACE TEMP TABLE raw AS
-SELECT CAST($first AS BIGINT) + i AS n,
-  CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS line
-FROM raw_lines WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
-"""
-
-PARSE_SQL = f"""
+# Each line is parsed once for the envelope (`try`: an invalid line gives NULL, and only then
+# is it checked again with json_valid); properties and traits are typed once more.
+_PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 WITH j AS (
-  SELECT n, json_valid(line) AS valid, line FROM raw
+  SELECT n, line, try(json_transform(line, {ENVELOPE_STRUCT})) AS m FROM {{source}}
 ), m AS (
-  SELECT n, valid,
-    CASE WHEN valid AND json_type(line) = 'OBJECT'
-         THEN json_transform(line, {ENVELOPE_STRUCT}) END AS m
+  SELECT n, m IS NOT NULL OR json_valid(line) AS valid,
+    m IS NOT NULL AND starts_with(ltrim(line, ' ' || chr(9) || chr(13)), '{{') AS is_object, m
   FROM j
 ), f AS (
-  SELECT n, valid, m,
+  SELECT n, valid, is_object,
     m.type AS type, m.messageId AS message_id, m.timestamp AS ts_text,
     try_cast(m.timestamp AS TIMESTAMPTZ) AS ts,
     nullif(m.userId, '') AS user_id, nullif(m.groupId, '') AS group_id, m.event AS event,
-    m.properties AS properties, m.traits AS traits
+    m.properties AS properties, m.traits AS traits,
+    json_type(m.properties) AS properties_type, json_type(m.traits) AS traits_type
   FROM m
+), t AS (
+  SELECT *, type = 'track' AND properties_type = 'OBJECT' AS track_object FROM f
 )
-SELECT *,
+SELECT * EXCLUDE (track_object),
   {ENTITY_OF} AS entity,
-  CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
-       THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
-  CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
-       THEN json_transform(properties, {PROPERTY_TEXT_STRUCT}) END AS pv,
-  CASE WHEN type <> 'track' AND json_type(traits) = 'OBJECT'
+  CASE WHEN track_object THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
+  CASE WHEN track_object THEN json_transform(properties, {PROPERTY_TEXT_STRUCT}) END AS pv,
+  CASE WHEN type <> 'track' AND traits_type = 'OBJECT'
        THEN json_transform(traits, {TRAIT_TEXT_STRUCT}) END AS tv,
   coalesce(
-    CASE WHEN type = 'track' AND json_type(properties) = 'OBJECT'
-         THEN nullif(properties ->> '$.partner_id', '') END,
+    CASE WHEN track_object THEN nullif(properties ->> '$.partner_id', '') END,
     CASE WHEN type = 'track' THEN group_id END) AS partner_id
-FROM f
+FROM t
 """
 
-ERRORS_SQL = f"""
-SELECT n, error FROM (SELECT n, {_error_cases()} AS error FROM parsed)
-WHERE error IS NOT NULL ORDER BY n LIMIT {MAX_REPORTED}
+# Lines of a text chunk, registered from Arrow as `raw_lines` (n, line).
+PARSE_SQL = _PARSE_SQL.replace("{source}", "raw_lines")
+# Lines low < n <= high of the file read by `read_lines`.
+PARSE_SLICE_SQL = _PARSE_SQL.replace("{source}", "raw_file WHERE n > $low AND n <= $high")
+
+# One pass for the verdict: how many messages, whether an id may repeat, the first errors.
+# Distinct hashes are cheaper to count than distinct ids; as many hashes as messages proves
+# every id distinct, fewer (a repeat, or rarely two ids with one hash) sends to DEDUPE_SQL.
+# It also tells whether any message can make trait history (identify, group, or a track event
+# that changes a trait or a plan): if none does, the traits step is skipped.
+CHECK_SQL = f"""
+WITH checked AS (
+  SELECT n, message_id, {_error_cases()} AS error,
+    type IN ('identify', 'group') OR event IN {_in_list((*TRAIT_EVENTS, *PLAN_EVENTS))} AS traits
+  FROM parsed
+)
+SELECT count(*), count(DISTINCT hash(message_id)),
+  list_slice(list([CAST(n AS VARCHAR), error] ORDER BY n) FILTER (WHERE error IS NOT NULL),
+             1, {MAX_REPORTED}),
+  coalesce(bool_or(traits), false)
+FROM checked
 """
 
 _money = ("amount", "mrr")
@@ -257,8 +269,10 @@ _trait_events = " UNION ALL ".join(
     for ev, (entity, trait, value) in TRAIT_EVENTS.items()
 )
 
+# `parsed AS msgs` in each branch, not one `WITH msgs` CTE: DuckDB materialises a CTE read more
+# than once, which copied every staged message (four times the cost of the whole SELECT).
 TRAITS_SQL = f"""
-WITH msgs AS (SELECT * FROM parsed), entity_traits AS (
+WITH entity_traits AS (
   SELECT msgs.entity,
          CASE WHEN msgs.type = 'identify' THEN msgs.user_id ELSE msgs.group_id END AS entity_id,
          e.key AS name,
@@ -268,19 +282,19 @@ WITH msgs AS (SELECT * FROM parsed), entity_traits AS (
               WHEN e.type = 'VARCHAR' THEN e.value ->> '$'
               ELSE CAST(e.value AS VARCHAR) END AS value,
          msgs.ts, msgs.message_id
-  FROM msgs, json_each(msgs.traits) AS e
-  WHERE msgs.type IN ('identify', 'group') AND json_type(msgs.traits) = 'OBJECT'
+  FROM parsed AS msgs, json_each(msgs.traits) AS e
+  WHERE msgs.type IN ('identify', 'group') AND msgs.traits_type = 'OBJECT'
     AND NOT (msgs.type = 'group' AND e.key = 'entity')
 ), membership AS (
-  SELECT 'customer', user_id, 'partner_id', group_id, ts, message_id FROM msgs
+  SELECT 'customer', user_id, 'partner_id', group_id, ts, message_id FROM parsed AS msgs
   WHERE type = 'group' AND user_id IS NOT NULL AND entity = 'partner'
 ), lifecycle AS (
   SELECT r.entity, CASE WHEN r.entity = 'customer' THEN msgs.user_id ELSE msgs.partner_id END,
          r.name, coalesce(r.fixed, msgs.p."to"), msgs.ts, msgs.message_id
-  FROM msgs JOIN ({_trait_events}) AS r ON msgs.event = r.event
+  FROM parsed AS msgs JOIN ({_trait_events}) AS r ON msgs.event = r.event
   WHERE msgs.type = 'track'
 ), plans AS (
-  SELECT 'customer', user_id, 'plan_id', p.plan_id, ts, message_id FROM msgs
+  SELECT 'customer', user_id, 'plan_id', p.plan_id, ts, message_id FROM parsed AS msgs
   WHERE type = 'track' AND event IN {_in_list(PLAN_EVENTS)}
     AND user_id IS NOT NULL AND p.plan_id IS NOT NULL
 )
@@ -320,14 +334,15 @@ FROM (
 """
 
 
-SLICE_SQL = """
-CREATE OR REPLACE TEMP TABLE raw AS SELECT n, line FROM raw_file WHERE n > $low AND n <= $high
-"""
-
-
 DEDUPE_SQL = """
 DELETE FROM parsed WHERE n IN (
   SELECT n FROM parsed QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY n) > 1)
+"""
+
+# Messages stored before (a re-sent batch, a file imported twice) leave the staged set, so the
+# rows that remain are all new: they go in with a plain INSERT (see `Store.append_select`).
+FORGET_STORED_SQL = """
+DELETE FROM parsed WHERE message_id IN (SELECT message_id FROM events)
 """
 
 
@@ -341,49 +356,61 @@ def read_lines(con: Any, path: str) -> int:
     return int(con.fetchall()[0][0])
 
 
-def stage_text(con: Any, text: str, first: int, where: str = "message") -> int:
-    """Stage the messages of `text` (one per line, the first numbered `first`)."""
-    lines = text.split("\n")
-    con.register(
-        "raw_lines", pa.table({"i": pa.array(range(len(lines)), pa.int64()), "line": lines})
-    )
+@dataclass(frozen=True)
+class Staged:
+    """What the check found: how many distinct messages, and whether any makes trait history."""
+
+    messages: int
+    traits: bool
+
+
+def stage_text(con: Any, lines: list[str], first: int, where: str = "message") -> Staged:
+    """Stage `lines` (one message each, the first numbered `first`); blank lines are skipped
+    but keep their number."""
+    numbers, kept = [], []
+    for i, line in enumerate(lines):
+        line = line.removesuffix("\r")
+        if line.strip():
+            numbers.append(first + i)
+            kept.append(line)
+    con.register("raw_lines", pa.table({"n": pa.array(numbers, pa.int64()), "line": kept}))
     try:
-        con.execute(SPLIT_SQL, {"first": first})
+        con.execute(PARSE_SQL)
     finally:
         con.unregister("raw_lines")
     return check(con, where)
 
 
-def stage_rows(con: Any, low: int, high: int, where: str) -> int:
+def stage_rows(con: Any, low: int, high: int, where: str) -> Staged:
     """Stage rows low < n <= high of the file read by `read_lines`."""
-    con.execute(SLICE_SQL, {"low": low, "high": high})
+    con.execute(PARSE_SLICE_SQL, {"low": low, "high": high})
     return check(con, where)
 
 
-def check(con: Any, where: str) -> int:
-    """Check the messages of temp table `raw` into temp table `parsed`; return how many.
+def check(con: Any, where: str) -> Staged:
+    """Check the staged messages of temp table `parsed`.
 
     Raise RejectedBatch (naming `where` and the line number) if any message is invalid. A
     messageId repeated within the batch keeps its first occurrence.
     """
-    con.execute(PARSE_SQL)
-    con.execute(ERRORS_SQL)
-    errors = con.fetchall()
+    con.execute(CHECK_SQL)
+    total, hashes, errors, traits = con.fetchall()[0]
     if errors:
         rejections = [Rejection(int(n), *str(error).split("|", 1)) for n, error in errors]
         raise RejectedBatch(rejections, where)
-    con.execute("SELECT count(*), count(DISTINCT message_id) FROM parsed")
-    total, distinct = con.fetchall()[0]
-    if total != distinct:
-        con.execute(DEDUPE_SQL)
-        con.fetchall()
-    return int(distinct)
+    if hashes == total:
+        return Staged(int(total), bool(traits))
+    con.execute(DEDUPE_SQL)
+    return Staged(int(total) - int(con.fetchall()[0][0]), bool(traits))
 
 
-def staged_rows(con: duckdb.DuckDBPyConnection, received_at: datetime) -> Normalized:
-    """The staged messages as Arrow rows of the three store tables."""
+def staged_rows(
+    con: duckdb.DuckDBPyConnection, received_at: datetime, staged: Staged
+) -> Normalized:
+    """The staged messages as Arrow rows of the three store tables (no trait rows to compute
+    when no message makes trait history)."""
     return Normalized(
         con.sql(EVENTS_SQL, params={"received_at": received_at}).to_arrow_table(),
-        con.sql(TRAITS_SQL).to_arrow_table(),
+        con.sql(TRAITS_SQL).to_arrow_table() if staged.traits else pa.table({}),
         con.sql(ENTITIES_SQL).to_arrow_table(),
     )

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, overload
+from typing import Any
 
 import duckdb
 import orjson
@@ -14,7 +14,10 @@ import orjson
 from pulse.ingest.normalize import (
     ENTITIES_SQL,
     EVENTS_SQL,
+    FORGET_STORED_SQL,
     TRAITS_SQL,
+    Normalized,
+    Staged,
     new_engine,
     read_lines,
     stage_rows,
@@ -35,13 +38,22 @@ def engine() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def batch_engine() -> duckdb.DuckDBPyConnection:
+    """This thread's JSON engine for HTTP batches: a few thousand messages are checked faster
+    on one DuckDB thread than split over several (a fifth less CPU per group, measured)."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_engines, "batch_con", None)
+    if con is None:
+        con = _engines.batch_con = new_engine()
+        con.execute("SET threads = 1")
+    return con
+
+
 @dataclass(frozen=True)
 class Chunk:
     """Messages as JSON text, one per line; `first` numbers the first line (index or file line)."""
 
-    text: str
+    lines: list[str]
     first: int
-    lines: int
     size: int
 
 
@@ -64,51 +76,73 @@ def load_chunk(store: Store, cur: Any, chunk: Chunk | FileRows, where: str) -> W
     """Validate one chunk and store it inside the open transaction `cur`, or raise."""
     con = _staging(store, cur)
     if isinstance(chunk, FileRows):
-        count = stage_rows(con, chunk.low, chunk.high, where)
+        staged = stage_rows(con, chunk.low, chunk.high, where)
     else:
-        count = stage_text(con, chunk.text, chunk.first, where)
-    return WriteResult(count, _store_staged(store, cur, con, returning=False))
+        staged = stage_text(con, chunk.lines, chunk.first, where)
+    return WriteResult(staged.messages, _store_staged(store, cur, con, staged))
 
 
-def load_batches(store: Store, cur: Any, chunk: Chunk) -> tuple[dict[str, int], list[str]]:
-    """Store a chunk made of several batches: where each message id sits, and the ids stored.
+@dataclass(frozen=True)
+class StagedBatches:
+    """Several batches checked together: their store rows, and where each message id sits."""
 
-    The caller (group commit) needs the ids to tell each batch how many of its messages were new.
+    rows: Normalized
+    positions: dict[str, int]
+
+
+def stage_batches(chunk: Chunk) -> StagedBatches:
+    """Check a chunk made of several batches on this thread's JSON engine, or raise.
+
+    It runs before the write transaction opens, so the store stays free for other requests (a
+    write key lookup) while messages are checked; only the inserts and the commit hold it.
     """
-    con = _staging(store, cur)
-    stage_text(con, chunk.text, chunk.first, "message")
+    con = batch_engine()
+    staged = stage_text(con, chunk.lines, chunk.first, "message")
     con.execute("SELECT message_id, n FROM parsed")
     positions = {str(mid): int(n) for mid, n in con.fetchall()}
-    return positions, _store_staged(store, cur, con, returning=True)
+    return StagedBatches(staged_rows(con, datetime.now(UTC), staged), positions)
 
 
-@overload
-def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[False]) -> int: ...
-@overload
-def _store_staged(store: Store, cur: Any, con: Any, returning: Literal[True]) -> list[str]: ...
-def _store_staged(store: Store, cur: Any, con: Any, returning: bool) -> int | list[str]:
-    """Insert the staged messages: the number stored, or with `returning` their ids."""
+def store_batches(store: Store, cur: Any, staged: StagedBatches) -> list[int]:
+    """Store checked batches in the open transaction `cur`; the positions of the new messages.
+
+    The caller (group commit) needs them to tell each batch how many of its messages were new.
+    """
+    store.changed()
+    stored = store.insert_events_returning(cur, staged.rows.events)
+    store.insert_rows(cur, "traits", staged.rows.traits)
+    store.insert_rows(cur, "entities", staged.rows.entities)
+    return sorted(staged.positions[message_id] for message_id in stored)
+
+
+# From this many staged messages on, a DuckDB store drops the stored ids in one anti-join and
+# appends the rest; below it, `INSERT ... ON CONFLICT` (checks row by row, but skips the scan of
+# every stored id) is the cheaper. 1.9 M messages: 31 s with ON CONFLICT, 5 s appended.
+APPEND_FROM = 50_000
+
+
+def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
+    """Insert the staged messages (new or re-sent) with their traits and entities; return the
+    number of new messages."""
     store.changed()
     received_at = datetime.now(UTC)
     if store.engine == "duckdb":
+        # `parsed` is on the store's connection: rows go from it straight into the tables.
         params = {"received_at": received_at}
-        stored: int | list[str] = (
-            store.insert_events_returning(cur, EVENTS_SQL, params)
-            if returning
-            else store.insert_select(cur, "events", EVENTS_SQL, params)
-        )
-        store.insert_select(cur, "traits", TRAITS_SQL)
+        if staged.messages >= APPEND_FROM:
+            cur.execute(FORGET_STORED_SQL)
+            count = store.append_select(cur, "events", EVENTS_SQL, params)
+        else:
+            count = store.insert_select(cur, "events", EVENTS_SQL, params)
+        if staged.traits:
+            store.insert_select(cur, "traits", TRAITS_SQL)
         store.insert_select(cur, "entities", ENTITIES_SQL)
-        return stored
-    rows = staged_rows(con, received_at)
-    stored = (
-        store.insert_events_returning(cur, rows.events)
-        if returning
-        else store.insert_rows(cur, "events", rows.events)
-    )
+        return count
+    rows = staged_rows(con, received_at, staged)
+    count = store.insert_rows(cur, "events", rows.events)
     store.insert_rows(cur, "traits", rows.traits)
     store.insert_rows(cur, "entities", rows.entities)
-    return stored
+    return int(count)
 
 
 FILE_SLICE = 1_000_000
@@ -123,8 +157,7 @@ def jsonl_rows(store: Store, cur: Any, path: str, size: int) -> Iterator[FileRow
 
 
 def lines_chunk(lines: list[str], first: int = 0) -> Chunk:
-    text = "\n".join(lines)
-    return Chunk(text, first, len(lines), len(text))
+    return Chunk(lines, first, sum(len(line) + 1 for line in lines))
 
 
 def ingest_messages(

@@ -8,6 +8,7 @@ Engine differences stay in this module.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import re
 import threading
@@ -21,17 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from pulse.store.schema import LATEST, MIGRATIONS
 
+log = logging.getLogger(__name__)
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 # A snapshot is rebuilt when this process changes the data. On PostgreSQL another process may
 # write too, so snapshots (and remembered answers) also expire after this many seconds, so its
 # writes show within a minute (SPEC §6); a DuckDB file has a single writing process.
 SNAPSHOT_MAX_AGE = 60.0
 RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped first)
+ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
+COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
 ON_CONFLICT = {
     "events": "ON CONFLICT DO NOTHING",
@@ -63,6 +68,15 @@ class Store:
     lock: threading.RLock = field(default_factory=threading.RLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
+    _snapshot_builds: dict[str, Callable[[], ibis.Table]] = field(default_factory=dict)
+    _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str]]] = field(
+        default_factory=OrderedDict
+    )
+    _building: list[set[str]] = field(default_factory=list)  # snapshots read by builds under way
+    compiled: CompiledSql | None = None  # set by `connect`
+    _asked: OrderedDict[Hashable, tuple[float, Callable[[], Any]]] = field(
+        default_factory=OrderedDict
+    )
     _tables: dict[str, ibis.Table] = field(default_factory=dict)
     _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
 
@@ -96,6 +110,9 @@ class Store:
         what keeps a dashboard page fast.
         """
         with self.lock:
+            for reading in self._building:
+                reading.add(key)
+            self._snapshot_builds[key] = build
             held = self._snapshots.get(key)
             now = time.monotonic()
             if held and held[0] == self.data_version and now - held[1] < self.max_age:
@@ -105,11 +122,44 @@ class Store:
             self._snapshots[key] = (self.data_version, now, table)
             return table
 
-    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def expression(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The Ibis expression `build()` makes for `key`, built once per store.
+
+        A question's expression does not depend on the data, only on the snapshots it reads
+        (which keep their table names), so when new data arrives only those snapshots are
+        rebuilt: the expression is neither built nor compiled again (see `CompiledSql`).
+        """
+        with self.lock:
+            held = self._expressions.get(key)
+            if held is not None:
+                self._expressions.move_to_end(key)
+                expression, snapshots = held
+                for name in snapshots:
+                    self.snapshot(name, self._snapshot_builds[name])
+                return expression
+            self._building.append(set())
+            try:
+                expression = build()
+            finally:
+                snapshots = frozenset(self._building.pop())
+            self._expressions[key] = (expression, snapshots)
+            while len(self._expressions) > RESULTS_KEPT:
+                self._expressions.popitem(last=False)
+            return expression
+
+    def cached(self, key: Hashable, compute: Callable[[], Any], *, asked: bool = False) -> Any:
         """The result of `compute()` for `key`, remembered until the data changes (same rule as
-        snapshots). A dashboard asks the same questions again and again between ingests."""
+        snapshots). A dashboard asks the same questions again and again between ingests.
+
+        `asked` marks a question a user asked (a metric or table answer): `refresh` computes it
+        again in the background after new data arrives, so the next view of it is warm."""
         with self.lock:
             version, now = self.data_version, time.monotonic()
+            if asked:
+                self._asked[key] = (now, compute)
+                self._asked.move_to_end(key)
+                while len(self._asked) > ASKED_KEPT:
+                    self._asked.popitem(last=False)
             held = self._results.get(key)
             if held and held[0] == version and now - held[1] < self.max_age:
                 self._results.move_to_end(key)
@@ -121,6 +171,33 @@ class Store:
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
         return result
+
+    def refresh(self, within: float = 900.0, older_than: float | None = None) -> int:
+        """Compute again the answers users asked in the last `within` seconds that are stale
+        (the data changed, or they are older than `older_than`), most recent first; return how
+        many. The refresher (`store/refresher.py`) calls it after new data arrives."""
+        older_than = self.max_age if older_than is None else older_than
+        with self.lock:
+            now, version = time.monotonic(), self.data_version
+            recent = [
+                (key, compute)
+                for key, (when, compute) in reversed(self._asked.items())
+                if now - when < within
+            ]
+        done = 0
+        for key, compute in recent:
+            with self.lock:
+                held = self._results.get(key)
+                if held and held[0] == version and time.monotonic() - held[1] < older_than:
+                    continue
+                self._results.pop(key, None)
+            try:
+                self.cached(key, compute)
+            except Exception:  # one failing question must not keep the others cold
+                log.exception("refreshing %r failed", key)
+                continue
+            done += 1
+        return done
 
     # -- schema ---------------------------------------------------------------------------------
 
@@ -155,6 +232,7 @@ class Store:
                     (migration.version, migration.name, datetime.now(UTC)),
                 )
         self._tables.clear()
+        self._expressions.clear()
         return LATEST
 
     # -- writes ---------------------------------------------------------------------------------
@@ -189,17 +267,22 @@ class Store:
         rows = cur.fetchall()
         return int(rows[0][0]) if rows else 0
 
-    def insert_events_returning(
-        self, cur: Any, select: str | pa.Table, params: dict[str, Any] | None = None
-    ) -> list[str]:
-        """Insert events (a DuckDB SELECT, or Arrow rows) and return the ids actually stored."""
-        if isinstance(select, pa.Table):
-            return [str(r[0]) for r in self.insert_rows(cur, "events", select, returning=True)]
-        cur.execute(
-            f"INSERT INTO events {select} {ON_CONFLICT['events']} RETURNING message_id",
-            params or {},
-        )
-        return [str(row[0]) for row in cur.fetchall()]
+    def append_select(
+        self, cur: Any, table: str, select: str, params: dict[str, Any] | None = None
+    ) -> int:
+        """INSERT rows known to be new (the caller dropped the stored keys first), on DuckDB.
+
+        A plain INSERT: DuckDB runs `ON CONFLICT` as a merge that checks row by row, five to
+        six times slower on a large import (on a few thousand rows the merge is the cheaper).
+        The key still guards: a stored key fails the write.
+        """
+        cur.execute(f"INSERT INTO {table} {select}", params or {})
+        rows = cur.fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def insert_events_returning(self, cur: Any, data: pa.Table) -> list[str]:
+        """Insert events given as Arrow rows and return the ids actually stored."""
+        return [str(r[0]) for r in self.insert_rows(cur, "events", data, returning=True)]
 
     def insert_rows(self, cur: Any, table: str, data: pa.Table, returning: bool = False) -> Any:
         """Insert Arrow rows; the stored count, or with `returning` the stored message ids."""
@@ -257,6 +340,66 @@ def connect(url: str, *, migrate: bool = True) -> Store:
         con = ibis.duckdb.connect(path)
         con.raw_sql("SET TimeZone = 'UTC'")
         store = Store(url, con, "duckdb")
+    store.compiled = CompiledSql(con.compile)
+    con.compile = store.compiled
     if migrate:
         store.migrate()
     return store
+
+
+@dataclass
+class CompiledSql:
+    """The SQL `con` compiled, remembered per expression; installed as `con.compile`.
+
+    Compiling an Ibis expression costs about as much as running it on DuckDB. The SQL of a
+    question does not depend on the data (snapshots keep their table names), so when new data
+    arrives every answer is computed again but none is compiled again. Ibis expressions are
+    immutable and compare by structure, so they key the cache themselves.
+    """
+
+    compile_sql: Callable[..., Any]
+    kept: int = COMPILED_KEPT
+    compiles: int = 0  # expressions actually compiled (for tests and benchmarks)
+    _sql: OrderedDict[Hashable, str] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(
+        self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False
+    ) -> str:
+        if params or pretty:
+            return str(self.compile_sql(expr, limit=limit, params=params, pretty=pretty))
+        op = expr.op()
+        with self._lock:
+            sql = self._sql.get((op, limit))
+        if sql is None:
+            shape = (_shape(op), limit)  # the same question built again
+            with self._lock:
+                sql = self._sql.get(shape)
+            if sql is None:
+                sql = str(self.compile_sql(expr, limit=limit))
+                self.compiles += 1
+            with self._lock:
+                self._sql[(op, limit)] = self._sql[shape] = sql
+                while len(self._sql) > self.kept:
+                    self._sql.popitem(last=False)
+        return sql
+
+
+def _shape(op: ops.Node) -> ops.Node:
+    """`op` with its relation references numbered from 0 in creation order.
+
+    Ibis gives every self-reference and join reference a process-wide serial number, so two
+    builds of the same question differ only there; the numbers never reach the SQL."""
+    serials = sorted({node.identifier for node in op.find(ops.Reference)})
+    if not serials:
+        return op
+    number = {serial: index for index, serial in enumerate(serials)}
+
+    def renumber(node: ops.Node, kwargs: dict[str, Any] | None) -> ops.Node:
+        node = node.__recreate__(kwargs) if kwargs else node
+        if isinstance(node, ops.Reference):
+            return node.copy(identifier=number[node.identifier])
+        return node
+
+    shaped: ops.Node = op.replace(renumber)
+    return shaped
