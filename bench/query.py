@@ -5,7 +5,10 @@
 A page's numbers are what its spec (`pulse.web.pages`) asks the catalog for: every tile
 (value and previous window), chart (monthly series), breakdown and table, for the last 30 days
 ending on the demo's last day. "cold" opens the store afresh for each run (no snapshot, no
-remembered answer); "warm" asks again on an open store, as a dashboard refresh does.
+compiled SQL, no remembered answer); "new data" asks the same questions on an open store right
+after its data changed (every snapshot and answer computed again, the SQL already compiled: what
+`pulse serve`'s refresher does after an ingest); "warm" asks again on an open store, as a
+dashboard view between ingests does.
 
 The baseline computes a core set of the same numbers with pandas from the raw events and
 traits, already loaded in memory (the load time is printed apart and not counted), and the
@@ -249,6 +252,13 @@ def time_page(
     store = connect(str(path), migrate=False)
     for request in requests:
         request(Engine(store, CATALOG))
+    fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
+    for _ in range(cold_runs):
+        store.changed()
+        started = time.perf_counter()
+        for request in requests:
+            request(Engine(store, CATALOG))
+        fresh.append(time.perf_counter() - started)
     warm: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -256,7 +266,7 @@ def time_page(
             request(Engine(store, CATALOG))
         warm.append(time.perf_counter() - started)
     store.close()
-    return {"cold": _ms(cold), "warm": _ms(warm)}
+    return {"cold": _ms(cold), "fresh": _ms(fresh), "warm": _ms(warm)}
 
 
 def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str, Any]:
@@ -271,6 +281,16 @@ def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str,
             values[metric_id] = (answer["value"], None)
         catalog_s.append(time.perf_counter() - started)
         store.close()
+    store = connect(str(path), migrate=False)
+    fresh_s: list[float] = []
+    for run in range(cold_runs + 1):
+        store.changed()
+        started = time.perf_counter()
+        for metric_id in ids:
+            Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
+        if run:  # the first run compiles
+            fresh_s.append(time.perf_counter() - started)
+    store.close()
     pandas_s: list[float] = []
     for _ in range(cold_runs):
         started = time.perf_counter()
@@ -278,7 +298,12 @@ def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str,
             result = BASELINE[metric_id](raw)
             values[metric_id] = (values[metric_id][0], result)
         pandas_s.append(time.perf_counter() - started)
-    return {"catalog": _ms(catalog_s), "pandas": _ms(pandas_s), "values": values}
+    return {
+        "catalog": _ms(catalog_s),
+        "fresh": _ms(fresh_s),
+        "pandas": _ms(pandas_s),
+        "values": values,
+    }
 
 
 def main() -> None:
@@ -297,8 +322,14 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s (not counted below)"
         )
         print(
-            f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} "
-            f"{'warm p95':>9} | {'core':>4} {'catalog p95':>11} {'pandas p95':>10} {'ratio':>6}"
+            "ms; cold = a new store connection; new data = the same questions again after an\n"
+            "ingest (answers computed again, SQL not compiled again); warm = remembered answers;\n"
+            "core = the page's numbers pandas also computes, catalog (cold / new data) vs pandas"
+        )
+        print(
+            f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'new p50':>9} "
+            f"{'new p95':>9} {'warm p50':>9} {'warm p95':>9} | {'core':>4} {'cold p95':>9} "
+            f"{'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
         for page in PAGES:
             requests = page_requests(page)
@@ -306,15 +337,18 @@ def main() -> None:
             ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
             core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
+            new50, new95 = page_times["fresh"]
             line = (
-                f"{page.slug:12} {len(requests):7} {cold50:9.0f} {cold95:9.0f} {warm50:9.1f} "
-                f"{warm95:9.1f} |"
+                f"{page.slug:12} {len(requests):7} {cold50:9.0f} {cold95:9.0f} {new50:9.0f} "
+                f"{new95:9.0f} {warm50:9.1f} {warm95:9.1f} |"
             )
             if core:
-                ratio = core["pandas"][1] / core["catalog"][1]
+                pandas95 = core["pandas"][1]
+                cold_ratio = pandas95 / core["catalog"][1]
+                new_ratio = pandas95 / core["fresh"][1]
                 line += (
-                    f" {len(ids):4} {core['catalog'][1]:11.0f} {core['pandas'][1]:10.0f} "
-                    f"{ratio:5.1f}x"
+                    f" {len(ids):4} {core['catalog'][1]:9.0f} {core['fresh'][1]:8.0f} "
+                    f"{pandas95:10.0f} {cold_ratio:6.1f}x/{new_ratio:5.1f}x"
                 )
             print(line)
             if core:

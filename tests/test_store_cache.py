@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import date
+
 from messages import ask, identify, load, track
+from pulse.metrics.engine import Query
+from pulse.store.refresher import Refresher
 
 
 def test_answers_follow_every_ingest(store):
@@ -35,3 +40,66 @@ def test_a_snapshot_is_kept_until_the_data_changes(store):
     assert store.cached("k", lambda: 2) == 1  # remembered
     store.changed()
     assert store.cached("k", lambda: 3) == 3
+
+
+def _compiles(store) -> int:
+    return store.compiled.compiles
+
+
+def test_a_question_is_compiled_once_and_reanswered_after_new_data(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    before = _compiles(store)
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
+    assert _compiles(store) > before
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    # answered again on the new data (c1 + c2), with the SQL compiled the first time
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 2
+    assert ask(store, "customers.growth_rate", "2026-02-28", "this_month")["value"] is None
+    grown = _compiles(store)
+    load(store, identify("c3", "2026-02-03", status="trial"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 3
+    assert ask(store, "customers.growth_rate", "2026-02-28", "this_month")["value"] is None
+    assert _compiles(store) == grown
+
+
+def test_the_same_expression_built_twice_compiles_once(store):
+    before = _compiles(store)
+
+    def build():
+        events = store.table("events").view()  # a new self-reference each time
+        joined = events.join(store.table("events").view(), "message_id")
+        return joined.count().as_table()
+
+    first, second = build(), build()
+    assert first.op() != second.op()
+    assert store.con.compile(first) == store.con.compile(second)
+    assert _compiles(store) == before + 1
+
+
+def test_refresh_answers_again_what_users_asked(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
+    assert store.refresh() == 0  # nothing is stale
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    assert store.refresh() == 1  # customers.total, computed again in the background
+    query = Query("customers.total", date(2026, 2, 28), "this_month")
+    remembered = store.cached(("metric", query, "USD"), lambda: {"value": "not remembered"})
+    assert remembered["value"] == 2
+    assert store.refresh() == 0
+
+
+def test_the_refresher_warms_answers_after_an_ingest(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    ask(store, "customers.total", "2026-02-28", "this_month")
+    refresher = Refresher(store, poll=0.02, settle=0.02).start()
+    try:
+        load(store, identify("c2", "2026-02-02", status="trial"))
+        deadline = time.monotonic() + 30
+        while refresher.refreshed == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        refresher.stop()
+    assert refresher.refreshed == 1
+    query = Query("customers.total", date(2026, 2, 28), "this_month")
+    remembered = store.cached(("metric", query, "USD"), lambda: {"value": "not remembered"})
+    assert remembered["value"] == 2

@@ -35,6 +35,8 @@ class Settings:
     alert_minutes: int = 5
     alert_webhooks: tuple[str, ...] = ()
     alert_emails: tuple[str, ...] = ()
+    # recompute the answers users looked at in the background after new data (store/refresher.py)
+    refresh: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +59,7 @@ class Settings:
             alert_minutes=int(env("PULSE_ALERT_MINUTES", "5")),
             alert_webhooks=_listed(env("PULSE_ALERT_WEBHOOKS", "")),
             alert_emails=_listed(env("PULSE_ALERT_EMAILS", "")),
+            refresh=env("PULSE_REFRESH", "1").lower() in ("1", "true", "yes", "on"),
         )
 
 

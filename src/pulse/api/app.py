@@ -14,6 +14,7 @@ from pulse.api import exports as exports_api
 from pulse.api import reports as reports_api
 from pulse.ingest.group_commit import GroupWriter
 from pulse.settings import Settings
+from pulse.store.refresher import Refresher
 from pulse.store.store import Store
 from pulse.web import mount as mount_web
 
@@ -29,9 +30,12 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
             scheduler = build_scheduler(store, settings)
             scheduler.start()
         app.state.scheduler = scheduler
+        refresher = Refresher(store).start() if settings.refresh else None
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             app.state.writer.close()

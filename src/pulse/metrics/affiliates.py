@@ -447,33 +447,50 @@ def _affiliates(ctx: TableContext) -> pd.DataFrame:
     )
 
 
-def _active_at(status: pd.DataFrame, partner: str, moment: pd.Timestamp) -> bool:
-    rows = status[status["entity_id"] == partner]
-    ends = rows["valid_to"]
-    holds = (rows["valid_from"] < moment) & (ends.isna() | (ends >= moment))
-    return bool(holds.any())
+def _kept_active(members: pd.DataFrame, status: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Per member and horizon that has come by `end`: whether it was active that many months
+    after it joined (member, horizon, kept)."""
+    created = pd.to_datetime(members["created"], utc=True)
+    due = []
+    for months in COHORT_MONTHS:
+        moment = created + pd.DateOffset(months=months)
+        due.append(
+            pd.DataFrame(
+                {
+                    "member": members.index,
+                    "partner_id": members["partner_id"],
+                    "horizon": months,
+                    "moment": moment,
+                }
+            )[moment <= end]
+        )
+    checks = pd.concat(due, ignore_index=True)
+    active = status.loc[status["value"] == "active", ["entity_id", "valid_from", "valid_to"]]
+    joined = checks.merge(active, left_on="partner_id", right_on="entity_id", how="left")
+    ends = pd.to_datetime(joined["valid_to"], utc=True)
+    holds = (pd.to_datetime(joined["valid_from"], utc=True) < joined["moment"]) & (
+        ends.isna() | (ends >= joined["moment"])
+    )
+    return joined.assign(kept=holds).groupby(["member", "horizon"])["kept"].any().reset_index()
 
 
 def _cohorts(ctx: TableContext) -> pd.DataFrame:
-    members = _affiliates(ctx)
+    members = _affiliates(ctx).reset_index(drop=True)
     status = ctx.fetch(ctx.src.intervals("partner", "status"))
-    status = status[status["value"] == "active"]
-    end = pd.Timestamp(ctx.end)
     members = members.assign(
         tier=members["tier"].fillna(""),
         month=[pd.Timestamp(c).date() for c in members["cohort"]],
     )
+    kept = _kept_active(members, status, pd.Timestamp(ctx.end))
+    kept = kept.merge(members[["month", "tier"]], left_on="member", right_index=True)
+    rates = kept.groupby(["month", "tier", "horizon"])["kept"].mean() * 100
     out = []
     for key, group in members.groupby(["month", "tier"], sort=True):
         month, tier = cast(tuple[date, str], key)
         row: dict[str, Any] = {"cohort": month, "tier": tier or None, "affiliates": len(group)}
         for months in COHORT_MONTHS:
-            kept = [
-                _active_at(status, p, moment)
-                for p, created in zip(group["partner_id"], group["created"], strict=True)
-                if (moment := pd.Timestamp(created) + pd.DateOffset(months=months)) <= end
-            ]
-            row[f"active_{months}m"] = sum(kept) / len(kept) * 100 if kept else None
+            rate = rates.get((month, tier, months))
+            row[f"active_{months}m"] = None if rate is None else float(rate)
         out.append(row)
     return pd.DataFrame(out, columns=[c.name for c in COHORTS])
 

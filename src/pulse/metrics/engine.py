@@ -9,9 +9,10 @@ and growth combine the frames of the metrics they name.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis
 import numpy as np
@@ -31,7 +32,7 @@ from pulse.metrics.catalog import (
     Stock,
     safe_div,
 )
-from pulse.metrics.source import Source, local_time
+from pulse.metrics.source import Source, local_time, valid_at
 from pulse.metrics.targets import target_for, target_status
 from pulse.metrics.windows import (
     Grain,
@@ -55,6 +56,7 @@ FACT_DIMS = {"partner": "partner_id", "style": "style_id", "experience": "experi
 DIMENSIONS = (*FACT_DIMS, *PARTNER_DIMS, *CUSTOMER_DIMS)
 _TRUNCATE = {"day": "D", "week": "W", "month": "M"}
 COMPARISONS = ("previous", "year")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Engine:
         """The JSON answer of SPEC §2 for one query (see README for the shape), remembered by
         the store until its data changes."""
         answer: dict[str, Any] = self.store.cached(
-            ("metric", query, self.currency), lambda: self._evaluate(query)
+            ("metric", query, self.currency), lambda: self._evaluate(query), asked=True
         )
         return answer
 
@@ -278,26 +280,30 @@ class Engine:
     def _movements(self, src: Source, movements: Movements, plan: Plan) -> pd.DataFrame:
         stock = self.catalog.get(movements.stock.id).compute
         assert isinstance(stock, Stock)
-        facts = self._scoped(stock.facts(src), plan)
         key = movements.key
-        moments = ibis.memtable(
-            {
-                "span_index": [i for i in range(len(plan.spans)) for _ in (0, 1)],
-                "edge": [edge for _ in plan.spans for edge in ("start", "end")],
-                "moment": [m for s in plan.spans for m in (s.start, s.end)],
-            }
-        )
-        joined = facts.join(
-            moments,
-            (facts.valid_from < moments.moment)
-            & (facts.valid_to.isnull() | (facts.valid_to >= moments.moment)),
-        )
-        levels = self._fetch_plain(
-            joined.group_by("span_index", "edge", key).aggregate(value=joined.value.sum())
-        )
-        paying = facts.filter(facts.value > 0)
-        first_paid = self._fetch_plain(
-            paying.group_by(key).aggregate(first=paying.valid_from.min())
+
+        def build() -> tuple[ibis.Table, ibis.Table]:
+            facts = self._scoped(stock.facts(src), plan)
+            joined = valid_at(
+                facts,
+                [
+                    (moment, {"span_index": i, "edge": edge})
+                    for i, s in enumerate(plan.spans)
+                    for edge, moment in (("start", s.start), ("end", s.end))
+                ],
+            )
+            paying = facts.filter(facts.value > 0)
+            return (
+                joined.group_by("span_index", "edge", key).aggregate(value=joined.value.sum()),
+                paying.group_by(key).aggregate(first=paying.valid_from.min()),
+            )
+
+        levels, first_paid = self._facts(
+            src,
+            plan,
+            movements,
+            build,
+            lambda t: (self._fetch_plain(t[0]), self._fetch_plain(t[1])),
         )
         firsts = first_paid.set_index(key)["first"]
         out: list[tuple[int, str | None, float]] = []
@@ -319,44 +325,52 @@ class Engine:
         return frame
 
     def _flow(self, src: Source, flow: Flow, plan: Plan) -> pd.DataFrame:
-        facts = self._scoped(flow.facts(src), plan)
-        facts = facts.filter((facts.ts >= plan.spans[0].start) & (facts.ts < plan.spans[-1].end))
-        facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan))
-        if flow.exclude_new:
-            created_key = self._span_key(src, facts.created, plan)
-            facts = facts.filter(created_key.isnull() | (created_key != facts.span_key))
-        facts = self._with_dim(src, facts, plan.dim)
-        grouped = facts.group_by("span_key", "dim")
-        if flow.agg == "count_distinct":
-            table = grouped.aggregate(value=facts.customer_id.nunique())
-        else:
-            table = grouped.aggregate(value=facts.value.sum())
-        return self._to_frame(table, plan)
+        def build() -> ibis.Table:
+            facts = self._scoped(flow.facts(src), plan)
+            start, end = plan.spans[0].start, plan.spans[-1].end
+            facts = facts.filter((facts.ts >= start) & (facts.ts < end))
+            facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan))
+            if flow.exclude_new:
+                created_key = self._span_key(src, facts.created, plan)
+                facts = facts.filter(created_key.isnull() | (created_key != facts.span_key))
+            facts = self._with_dim(src, facts, plan.dim)
+            grouped = facts.group_by("span_key", "dim")
+            if flow.agg == "count_distinct":
+                return grouped.aggregate(value=facts.customer_id.nunique())
+            return grouped.aggregate(value=facts.value.sum())
+
+        frame: pd.DataFrame = self._facts(src, plan, flow, build, lambda t: self._to_frame(t, plan))
+        return frame
 
     def _stock(self, src: Source, stock: Stock, plan: Plan, at: str) -> pd.DataFrame:
-        facts = self._scoped(stock.facts(src), plan)
-        moments = ibis.memtable(
-            {
-                "span_index": list(range(len(plan.spans))),
-                "moment": [s.end if at == "end" else s.start for s in plan.spans],
-            }
+        def build() -> ibis.Table:
+            facts = self._scoped(stock.facts(src), plan)
+            moments = [
+                (s.end if at == "end" else s.start, {"span_index": i})
+                for i, s in enumerate(plan.spans)
+            ]
+            joined = self._with_dim(src, valid_at(facts, moments), plan.dim)
+            return joined.group_by("span_index", "dim").aggregate(value=joined.value.sum())
+
+        frame: pd.DataFrame = self._facts(
+            src,
+            plan,
+            (stock, at),
+            build,
+            lambda t: self._fetch(t).rename(columns={"span_index": "span"}),
         )
-        joined = facts.join(
-            moments,
-            (facts.valid_from < moments.moment)
-            & (facts.valid_to.isnull() | (facts.valid_to >= moments.moment)),
-        )
-        joined = self._with_dim(src, joined, plan.dim)
-        table = joined.group_by("span_index", "dim").aggregate(value=joined.value.sum())
-        return self._fetch(table).rename(columns={"span_index": "span"})
+        return frame
 
     def _balance(self, src: Source, balance: Balance, plan: Plan, at: str) -> pd.DataFrame:
-        facts = self._scoped(balance.facts(src), plan)
-        facts = facts.filter(facts.ts < plan.spans[-1].end)
-        facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan, before=True))
-        facts = self._with_dim(src, facts, plan.dim)
-        per_span = self._to_frame(
-            facts.group_by("span_key", "dim").aggregate(value=facts.value.sum()), plan, base=True
+        def build() -> ibis.Table:
+            facts = self._scoped(balance.facts(src), plan)
+            facts = facts.filter(facts.ts < plan.spans[-1].end)
+            facts = facts.mutate(span_key=self._span_key(src, facts.ts, plan, before=True))
+            facts = self._with_dim(src, facts, plan.dim)
+            return facts.group_by("span_key", "dim").aggregate(value=facts.value.sum())
+
+        per_span: pd.DataFrame = self._facts(
+            src, plan, balance, build, lambda t: self._to_frame(t, plan, base=True)
         )
         # running totals per dimension value: carried-in balance (span -1), then each span's flow
         dims = _dims(per_span, plan)
@@ -381,6 +395,26 @@ class Engine:
         return pd.DataFrame(out, columns=["span", "dim", "value"])
 
     # -- building blocks --------------------------------------------------------------------------
+
+    def _facts(
+        self,
+        src: Source,
+        plan: Plan,
+        compute: Any,
+        build: Callable[[], T],
+        fetch: Callable[[T], Any],
+    ) -> Any:
+        """`fetch(build())`: the frame of one building block (a flow, stock, balance or
+        movements) under `plan`.
+
+        The frame is remembered until the data changes: ratios and derivations of a page share
+        many building blocks (about half of a dashboard's queries are repeats). The expression
+        is built once per store (see `Store.expression`), so the same question asked after new
+        data is neither built nor compiled again."""
+        key = (compute, plan, src.tz, src.currency, src.as_of)
+        return self.store.cached(
+            ("facts", *key), lambda: fetch(self.store.expression(("expression", *key), build))
+        )
 
     @staticmethod
     def _scoped(facts: ibis.Table, plan: Plan) -> ibis.Table:

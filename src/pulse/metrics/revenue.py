@@ -30,7 +30,7 @@ from pulse.metrics.catalog import (
 from pulse.metrics.cohorts import month_text, signup_months
 from pulse.metrics.customers import CHURNED_STATUSES
 from pulse.metrics.engine import movement_kinds
-from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source
+from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, valid_at
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -276,14 +276,7 @@ def levels_at(facts: ibis.Table, moments: dict[str, datetime], *keys: str) -> ib
 
     Same convention as the engine's stocks: a fact holds at m when valid_from < m <= valid_to.
     """
-    names = list(moments)
-    points = ibis.memtable({"edge": names, "moment": [moments[n] for n in names]})
-    facts = facts.view()
-    joined = facts.join(
-        points,
-        (facts.valid_from < points.moment)
-        & (facts.valid_to.isnull() | (facts.valid_to >= points.moment)),
-    )
+    joined = valid_at(facts, [(moment, {"edge": edge}) for edge, moment in moments.items()])
     return joined.group_by("edge", *keys).aggregate(value=joined.value.sum())
 
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -133,41 +134,32 @@ def usage_facts(ctx: TableContext) -> ibis.Table:
     )
 
 
-def level(consumed: float, usage_pct: float | None, limits: Thresholds) -> str:
-    if consumed <= 0:
-        return "inactive"
-    if usage_pct is None:
-        return "unrated"
-    if usage_pct >= limits.high:
-        return "high"
-    if usage_pct >= limits.low:
-        return "medium"
-    return "low"
-
-
-def growing(now: float, before: float, usage_pct: float | None, limits: Thresholds) -> bool:
-    """Up by growth_pct % or more on the previous 30 days, or at growth_plan_pct % of plan."""
-    up = before > 0 and now >= before * (1 + limits.growth_pct / 100)
-    return up or (usage_pct is not None and usage_pct >= limits.growth_plan_pct)
-
-
 def members(ctx: TableContext) -> pd.DataFrame:
     """One row per customer and segment it is in (growth potential adds a second row)."""
     limits = Thresholds.from_params(ctx.params)
     frame = ctx.fetch(usage_facts(ctx))
-    rows = []
-    for row in frame.to_dict("records"):
-        credits = None if pd.isna(row["plan_credits"]) else float(row["plan_credits"])
-        now, before = float(row["consumed_30d"]), float(row["consumed_prev_30d"])
-        share = safe_div(now, credits)
-        pct = None if share is None else share * 100
-        base = {**row, "plan_credits": credits, "usage_pct": pct}
-        rows.append({**base, "segment": level(now, pct, limits)})
-        if growing(now, before, pct, limits):
-            rows.append({**base, "segment": "growth_potential"})
-    out = pd.DataFrame(rows, columns=[c.name for c in MEMBER_COLUMNS])
+    credits = pd.to_numeric(frame["plan_credits"], errors="coerce").astype(float)
+    now = frame["consumed_30d"].astype(float)
+    before = frame["consumed_prev_30d"].astype(float)
+    pct = (now / credits * 100).where(credits.notna() & (credits != 0))  # no plan credits: None
+    rated = pct.fillna(-1.0)
+    # no use is inactive; without plan credits unrated; else high / medium / low by % of plan
+    levels = np.select(
+        [now <= 0, pct.isna(), rated >= limits.high, rated >= limits.low],
+        ["inactive", "unrated", "high", "medium"],
+        default="low",
+    )
+    # growth potential: up growth_pct % or more on the previous 30 days, or at growth_plan_pct %
+    # of the plan
+    grows = (before > 0) & (now >= before * (1 + limits.growth_pct / 100))
+    grows |= pct.notna() & (rated >= limits.growth_plan_pct)
+    base = frame.assign(plan_credits=credits, usage_pct=pct)
+    rows = pd.concat(
+        [base.assign(segment=levels), base[grows].assign(segment="growth_potential")],
+        ignore_index=True,
+    )
     order = {name: i for i, name in enumerate(SEGMENTS)}
-    out["rank"] = out["segment"].map(order)
+    out = rows[[c.name for c in MEMBER_COLUMNS]].assign(rank=rows["segment"].map(order))
     out = out.sort_values(["rank", "usage_pct", "customer_id"], ascending=[True, False, True])
     return out.drop(columns="rank").reset_index(drop=True)
 

@@ -6,8 +6,10 @@ These expressions are engine-portable (DuckDB and PostgreSQL). A `Source` is bui
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -22,6 +24,22 @@ NULLABLE_TS = dt.Timestamp(timezone="UTC", nullable=True)
 @ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
 def local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
     """The wall-clock time of `ts` in `zone` (DuckDB and PostgreSQL both have timezone())."""
+
+
+def valid_at(facts: ibis.Table, moments: Sequence[tuple[datetime, dict[str, Any]]]) -> ibis.Table:
+    """The facts holding at each moment (valid_from < m <= valid_to, or still open), each copy
+    tagged with its moment's columns.
+
+    One filter per moment, unioned: moments are few (a window and the one before it, or a
+    series' buckets), and literal moments keep the SQL of a question the same from one build to
+    the next, so the store compiles it once (an in-memory table of moments would differ)."""
+    parts = [
+        facts.filter(
+            (facts.valid_from < moment) & (facts.valid_to.isnull() | (facts.valid_to >= moment))
+        ).mutate(**{name: ibis.literal(value) for name, value in tags.items()})
+        for moment, tags in moments
+    ]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
     )
     if not engine.catalog.table(query.table).remembered:
         return _evaluate(engine, query)
-    answer: dict[str, Any] = engine.store.cached(key, lambda: _evaluate(engine, query))
+    answer: dict[str, Any] = engine.store.cached(key, lambda: _evaluate(engine, query), asked=True)
     return answer
 
 
