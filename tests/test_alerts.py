@@ -66,6 +66,94 @@ def error_rate(store: Any, fire: bool) -> list[tuple[str, float | None]]:
     return [("platform", 10.0)] if fire else []
 
 
+def database(store: Any, fire: bool) -> list[tuple[str, float | None]]:
+    # a db error at 11:50 and a failed db health check at 11:55 (both within 15 minutes of
+    # 12:00: 2 ≥ 1); or the db error at 11:40 (20 minutes ago), a passed db check and an error
+    # of another component
+    if fire:
+        load(
+            store,
+            track("error_logged", "2026-02-28 11:50", group="platform", source="db", message="x"),
+            track("health_check", "2026-02-28 11:55", group="platform", source="db", ok=False),
+        )
+        return [("database", 2)]
+    load(
+        store,
+        track("error_logged", "2026-02-28 11:40", group="platform", source="db", message="x"),
+        track("health_check", "2026-02-28 11:55", group="platform", source="db", ok=True),
+        track("error_logged", "2026-02-28 11:58", group="platform", source="api", message="y"),
+    )
+    return []
+
+
+def api_outage(store: Any, fire: bool) -> list[tuple[str, float | None]]:
+    # API checks: passed at 10:00, failed at 11:00 and 11:30 (down: the last 2 failed, ≥ 1);
+    # or failed at 11:00 and passed again at 11:30 (a failed db check at 11:45 is not the API)
+    load(
+        store,
+        check("2026-02-28 10:00", ok=True),
+        check("2026-02-28 11:00", ok=False),
+        check("2026-02-28 11:30", ok=not fire),
+        track("health_check", "2026-02-28 11:45", group="platform", source="db", ok=False),
+    )
+    return [("api", 2)] if fire else []
+
+
+def missed_payment(store: Any, fire: bool) -> list[tuple[str, float | None]]:
+    # white-label partner w1: a $500 payment failed on Feb 25, unpaid on Feb 28 = 3 days
+    # (≥ 3), or paid on Feb 27; a $200 failure of Feb 10 paid on Feb 12 and a customer's own
+    # failed payment never count
+    paid = (
+        [] if fire else [track("invoice_paid", "2026-02-27", group="w1", amount=500, kind="seats")]
+    )
+    load(
+        store,
+        *partner("w1", "white_label", name="Acme Agency"),
+        track("payment_failed", "2026-02-10", group="w1", partner_id="w1", amount=200),
+        track("invoice_paid", "2026-02-12", group="w1", amount=200, kind="platform_fee"),
+        track("payment_failed", "2026-02-25", group="w1", partner_id="w1", amount=500),
+        track("payment_failed", "2026-02-20", user="c1", amount=50),
+        *paid,
+    )
+    return [("w1", 3)] if fire else []
+
+
+def referrals(pid: str, count: int, day: str = "2026-02-10") -> list[dict[str, Any]]:
+    return [
+        track("referral_signed_up", day, user=f"{pid}-r{i}", partner_id=pid) for i in range(count)
+    ]
+
+
+def tier_risk(store: Any, fire: bool) -> list[tuple[str, float | None]]:
+    # Feb 28 (day 28 ≥ 15): power affiliate a1 has 4 referrals in February (< 5), or 5; power
+    # a2 has 5, elite a3 16 (≥ 15), partner-tier a4 none (that tier has no minimum)
+    load(
+        store,
+        *partner("a1", "affiliate", name="Mike", program_tier="power"),
+        *partner("a2", "affiliate", program_tier="power"),
+        *partner("a3", "affiliate", program_tier="elite"),
+        *partner("a4", "affiliate", program_tier="partner"),
+        *referrals("a1", 4 if fire else 5),
+        *referrals("a2", 5),
+        *referrals("a3", 16),
+    )
+    return [("power", 1)] if fire else []
+
+
+def tier_upgrade(store: Any, fire: bool) -> list[tuple[str, float | None]]:
+    # power affiliate a1 has 13 referrals in February: 15 − 13 = 2 to elite (≤ 2); or 12 (3
+    # short); partner-tier a2 has 2: 5 − 2 = 3 short of power; 10 January referrals do not count
+    load(
+        store,
+        *partner("a1", "affiliate", name="CRMQueen", program_tier="power"),
+        *partner("a2", "affiliate", program_tier="partner"),
+        *referrals("a1", 13 if fire else 12),
+        *referrals("a1", 10, day="2026-01-20"),
+        *referrals("a2", 2),
+    )
+    return [("a1", 2)] if fire else []
+
+
 def low_credit(store: Any, fire: bool) -> list[tuple[str, float | None]]:
     # p1 bought 1000 on Feb 2; its customer c1 used 950 (50 left = 5 % < 10 %) or 800 (20 %)
     used = 950 if fire else 800
@@ -184,6 +272,11 @@ def below_target(store: Any, fire: bool) -> list[tuple[str, float | None]]:
 SCENARIOS: dict[str, Scenario] = {
     "system_pulse_red": pulse_red,
     "error_rate_high": error_rate,
+    "database_failures": database,
+    "api_outage": api_outage,
+    "missed_payment": missed_payment,
+    "tier_downgrade_risk": tier_risk,
+    "tier_upgrade_near": tier_upgrade,
     "partner_low_credit": low_credit,
     "high_value_transaction": high_value,
     "new_partner_application": application,

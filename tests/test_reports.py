@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -26,10 +26,18 @@ from pulse.access import keys
 from pulse.cli import app as cli_app
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
+from pulse.reports import claims, subscriptions
 from pulse.reports.catalog import REPORTS
-from pulse.reports.run import check_alerts, preview, run_report
+from pulse.reports.run import (
+    check_alerts,
+    check_alerts_scheduled,
+    preview,
+    run_report,
+    run_scheduled,
+)
 from pulse.reports.schedule import build_scheduler
 from pulse.settings import Settings
+from pulse.store.store import Store, connect
 from pulse.web.format import format_value
 from server import free_port, serving
 
@@ -356,3 +364,90 @@ def test_cli_report_send(store, smtp):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["email"] == ["cli@example.com"]
     assert inbox.messages[0]["To"] == "cli@example.com"
+
+
+def other_process(store: Store) -> Store:
+    """What a second `pulse serve` or `pulse worker` has: its own connection to the store
+    (PostgreSQL). A DuckDB file is opened by one process only, whose threads share it."""
+    return connect(store.url) if store.engine == "postgres" else store
+
+
+def race(*calls: Any) -> list[Any]:
+    """Run the calls at the same moment on threads; their results in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_scheduled_report_is_sent_once_by_competing_processes(store, smtp):
+    inbox, port = smtp
+    load(store, *platform_day())
+    subscriptions.subscribe(store, "platform.daily", "ops@example.com")
+    settings = settings_for(store, port)
+    other = other_process(store)
+    at_six = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)  # the 06:00 run covers Feb 28
+    try:
+        results = race(
+            lambda: run_scheduled(store, settings, "platform.daily", at_six),
+            lambda: run_scheduled(other, settings, "platform.daily", at_six),
+        )
+        # one process claimed (report, 2026-02-28) and sent; the other found it taken
+        assert sorted(r is None for r in results) == [False, True]
+        sent = next(r for r in results if r is not None)
+        assert sent[0]["email"] == ["ops@example.com"]
+        (message,) = inbox.messages
+        assert inbox.recipients == [["ops@example.com"]]
+        assert message["Subject"].startswith("Daily platform summary · 2026-02-28..2026-02-28")
+        assert claims.claimed_by(store, "report:platform.daily", "2026-02-28") is not None
+        # a late third attempt at the same run sends nothing; the next day's run is a new one
+        assert run_scheduled(other, settings, "platform.daily", at_six) is None
+        assert len(inbox.messages) == 1
+        assert run_scheduled(other, settings, "platform.daily", at_six + timedelta(days=1))
+        assert len(inbox.messages) == 2
+        assert inbox.messages[1]["Subject"].startswith("Daily platform summary · 2026-03-01")
+    finally:
+        if other is not store:
+            other.close()
+
+
+def test_the_alert_check_runs_once_per_slot_across_processes(store, hook):
+    received, url = hook
+    # Feb 28: 1 error over 10 operations = 10 % > 5 %
+    load(
+        store,
+        track("error_logged", "2026-02-28 09:00", group="platform", source="api", message="x"),
+        *[
+            track("credits_consumed", "2026-02-28 10:00", user="c1", credits=1, source="other")
+            for _ in range(10)
+        ],
+    )
+    settings = Settings(db=store.url, alert_webhooks=(url,), alert_minutes=5)
+    other = other_process(store)
+    try:
+        # 12:01 and 12:03 fall in the same 5-minute slot (12:00–12:05): checked once
+        first = datetime(2026, 2, 28, 12, 1, tzinfo=UTC)
+        assert claims.alert_slot(first, 5) == "2026-02-28T12:00:00+00:00"
+        results = race(
+            lambda: check_alerts_scheduled(store, settings, first),
+            lambda: check_alerts_scheduled(other, settings, first + timedelta(minutes=2)),
+        )
+        assert sorted(r is None for r in results) == [False, True]
+        fired = next(r for r in results if r is not None)
+        assert "error_rate_high" in {f.rule.id for f in fired}
+        assert len(received) == 1
+        # the next slot is checked again (nothing new fires: the alerts still hold)
+        assert check_alerts_scheduled(other, settings, first + timedelta(minutes=5)) == []
+        assert len(received) == 1
+    finally:
+        if other is not store:
+            other.close()

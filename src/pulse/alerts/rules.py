@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import takewhile
 from typing import Any, Literal
 
 from pulse.access import audit
 from pulse.metrics.catalog import safe_div
 from pulse.metrics.engine import Engine, Query
+from pulse.metrics.health_log import DATABASE, DEFAULT_CHECKED
 from pulse.metrics.tables import TableQuery, evaluate_table
 from pulse.store.store import Store
 
@@ -102,6 +104,59 @@ def _error_rate(ctx: Context, threshold: float) -> list[Finding]:
     if rate is None or rate <= threshold:
         return []
     return [Finding("platform", f"Error rate {rate:.1f}% today (threshold {threshold:g}%)", rate)]
+
+
+RECENT_MINUTES = 15  # how far back "now" reaches for the database failures
+
+
+def _health(ctx: Context) -> list[dict[str, Any]]:
+    """The health log (newest first) of yesterday and today up to now: an outage or a burst
+    of failures does not end at midnight."""
+    rows = ctx.table("system.health_log", f"{ctx.as_of - timedelta(days=1)}..{ctx.as_of}")
+    return [r for r in rows if datetime.fromisoformat(r["ts"]) <= ctx.now]
+
+
+def _database_failures(ctx: Context, threshold: float) -> list[Finding]:
+    """Database errors and failed database health checks in the last 15 minutes."""
+    since = ctx.now - timedelta(minutes=RECENT_MINUTES)
+    failures = [
+        r
+        for r in _health(ctx)
+        if r["component"] in DATABASE and not r["ok"] and datetime.fromisoformat(r["ts"]) >= since
+    ]
+    if not failures or len(failures) < threshold:
+        return []
+    latest = failures[0]["message"] or "health check failed"
+    return [
+        Finding(
+            "database",
+            f"{len(failures)} database failure(s) in the last {RECENT_MINUTES} minutes "
+            f"(latest: {latest})",
+            len(failures),
+        )
+    ]
+
+
+def _api_outage(ctx: Context, threshold: float) -> list[Finding]:
+    """The API's latest `threshold` health checks all failed (no pass since)."""
+    checks = [
+        r
+        for r in _health(ctx)
+        if r["event"] == "health_check" and r["component"] == DEFAULT_CHECKED
+    ]
+    needed = max(int(threshold), 1)
+    if len(checks) < needed or any(r["ok"] for r in checks[:needed]):
+        return []
+    down = list(takewhile(lambda r: not r["ok"], checks))
+    since = datetime.fromisoformat(down[-1]["ts"]).astimezone(UTC)
+    return [
+        Finding(
+            "api",
+            f"API down: the last {len(down)} health check(s) failed, "
+            f"since {since:%Y-%m-%d %H:%M} UTC",
+            len(down),
+        )
+    ]
 
 
 # -- business -------------------------------------------------------------------------------------
@@ -219,6 +274,72 @@ def _below_target(ctx: Context, threshold: float) -> list[Finding]:
     return found
 
 
+def _missed_payments(ctx: Context, threshold: float) -> list[Finding]:
+    """Partners with a failed payment unpaid for at least `threshold` days (90 days back)."""
+    late: dict[str, list[dict[str, Any]]] = {}
+    for r in ctx.table("finance.missed_payments", "last_3m"):
+        if r["days_overdue"] >= threshold:
+            late.setdefault(r["partner_id"], []).append(r)
+    found = []
+    for partner, rows in sorted(late.items()):
+        name = rows[0]["name"] or partner
+        kind = (rows[0]["partner_kind"] or "").replace("_", "-")
+        kind = f"{kind} partner" if kind else "partner"
+        oldest = max(r["days_overdue"] for r in rows)
+        owed = ", ".join(f"{r['amount']:,.2f} {r['currency']}" for r in rows)
+        what = "a payment" if len(rows) == 1 else f"{len(rows)} payments"
+        found.append(
+            Finding(
+                partner,
+                f"{kind.capitalize()} {name} missed {what} ({owed}; {oldest} days overdue)",
+                oldest,
+            )
+        )
+    return found
+
+
+def _tier_at_risk(ctx: Context, threshold: float) -> list[Finding]:
+    """From day `threshold` of the month: power and elite affiliates with fewer referrals this
+    month than their tier's monthly minimum, one finding per tier (one campaign each)."""
+    if ctx.as_of.day < threshold:
+        return []
+    short: dict[str, list[dict[str, Any]]] = {}
+    for r in ctx.table("affiliates.tier_progress", "this_month"):
+        if r["tier_minimum"] > 0 and r["short_of_tier"] > 0:
+            short.setdefault(r["tier"], []).append(r)
+    found = []
+    for tier, rows in sorted(short.items()):
+        names = [r["name"] or r["partner_id"] for r in rows]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        found.append(
+            Finding(
+                tier,
+                f"{len(rows)} {tier} affiliate(s) at risk of tier downgrade "
+                f"(< {rows[0]['tier_minimum']} referrals this month): {shown}",
+                len(rows),
+            )
+        )
+    return found
+
+
+def _tier_upgrade(ctx: Context, threshold: float) -> list[Finding]:
+    """Affiliates at most `threshold` referrals this month short of the next tier's minimum."""
+    found = []
+    for r in ctx.table("affiliates.tier_progress", "this_month"):
+        missing = r["to_next_tier"]
+        if missing is None or missing > threshold:
+            continue
+        name = r["name"] or r["partner_id"]
+        nxt = r["next_tier"].capitalize()
+        message = (
+            f"{name} reached the {nxt} tier minimum ({r['next_minimum']} referrals this month)"
+            if missing == 0
+            else f"{name} on track for {nxt} tier upgrade ({missing} more referral(s) needed)"
+        )
+        found.append(Finding(r["partner_id"], message, missing))
+    return found
+
+
 # -- security -------------------------------------------------------------------------------------
 
 
@@ -297,6 +418,33 @@ RULES: dict[str, Rule] = {
             5,
             _error_rate,
             "Investigate the error spike",
+            "Engineering",
+            "high",
+            0,
+        ),
+        Rule(
+            "database_failures",
+            "Database failures",
+            "critical",
+            "system.health_log",
+            f">= {{threshold}} database errors or failed database health checks in the last "
+            f"{RECENT_MINUTES} minutes",
+            1,
+            _database_failures,
+            "Check the database: connections, slow queries, disk",
+            "Engineering",
+            "high",
+            0,
+        ),
+        Rule(
+            "api_outage",
+            "API outage",
+            "critical",
+            "system.health_log",
+            "the API's last {threshold} health check(s) failed",
+            1,
+            _api_outage,
+            "Restore the API and tell the partners",
             "Engineering",
             "high",
             0,
@@ -417,6 +565,46 @@ RULES: dict[str, Rule] = {
             "Partner Manager",
             "high",
             0,
+        ),
+        Rule(
+            "missed_payment",
+            "Missed partner payment",
+            "critical",
+            "finance.missed_payments",
+            "a partner payment failed and is unpaid for >= {threshold} days",
+            3,
+            _missed_payments,
+            "Follow up on the payment of {subject}",
+            "Finance",
+            "high",
+            0,
+        ),
+        Rule(
+            "tier_downgrade_risk",
+            "Affiliates at risk of tier downgrade",
+            "warning",
+            "affiliates.tier_progress",
+            "from day {threshold} of the month, power or elite affiliates below their tier's "
+            "monthly referral minimum",
+            15,
+            _tier_at_risk,
+            "Run a tier-at-risk activation campaign for {subject} affiliates",
+            "Marketing",
+            "medium",
+            7,
+        ),
+        Rule(
+            "tier_upgrade_near",
+            "Affiliate near a tier upgrade",
+            "opportunity",
+            "affiliates.tier_progress",
+            "an affiliate is <= {threshold} referrals this month short of the next tier",
+            2,
+            _tier_upgrade,
+            "Encourage {subject} toward the next tier",
+            "Partner Manager",
+            "low",
+            7,
         ),
         Rule(
             "below_target",

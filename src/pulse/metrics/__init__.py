@@ -8,6 +8,7 @@ from __future__ import annotations
 from pulse.metrics import (
     affiliates,
     agency,
+    alerts_log,
     audit_log,
     cohorts,
     credits,
@@ -15,14 +16,17 @@ from pulse.metrics import (
     engagement,
     finance,
     forecasts,
+    health_log,
     integrations,
     partners,
+    payments,
     revenue,
     segments,
     sessions,
     support,
     system,
     targets,
+    tiers,
     usage,
 )
 from pulse.metrics.catalog import Catalog
@@ -36,16 +40,20 @@ FAMILIES = (
     sessions,
     engagement,
     affiliates,
+    tiers,
     agency,
     integrations,
     finance,
+    payments,
     support,
     system,
+    health_log,
     segments,
     cohorts,
     targets,
     forecasts,
     audit_log,
+    alerts_log,
 )
 
 CATALOG = Catalog()

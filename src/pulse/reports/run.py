@@ -10,7 +10,7 @@ from typing import Any
 
 from pulse.alerts import state
 from pulse.alerts.state import Fired
-from pulse.reports import deliver, subscriptions
+from pulse.reports import claims, deliver, subscriptions
 from pulse.reports.build import Rendered, RunScope, render
 from pulse.reports.catalog import get
 from pulse.settings import Settings
@@ -54,6 +54,18 @@ def run_report(
         sent = deliver.deliver(settings, rendered, recipients["email"], recipients["webhook"])
         results.append({"report": name, "experience": subject or None, "partner": owner, **sent})
     return results
+
+
+def run_scheduled(
+    store: Store, settings: Settings, name: str, now: datetime | None = None
+) -> list[dict[str, Any]] | None:
+    """The scheduler's run of a report: for the last complete day before `now`, sent only by
+    the process that claims the (report, day) run first; None when another one had it."""
+    day = last_complete_day(now)
+    if not claims.claim(store, f"report:{name}", day.isoformat()):
+        log.info("report %s for %s: claimed by another process", name, day)
+        return None
+    return run_report(store, settings, name, day)
 
 
 def preview(store: Store, settings: Settings, name: str, as_of: date, **scope: Any) -> Rendered:
@@ -108,3 +120,15 @@ def check_alerts(
         except Exception as exc:
             log.warning("alerts: e-mail failed: %s", exc)
     return fired
+
+
+def check_alerts_scheduled(
+    store: Store, settings: Settings, now: datetime | None = None
+) -> list[Fired] | None:
+    """The scheduler's alert check: run by the one process that claims the current slot of
+    `alert_minutes` (None for the others), so an alert is not fired and sent twice."""
+    now = now or datetime.now(UTC)
+    if not claims.claim(store, claims.ALERTS_JOB, claims.alert_slot(now, settings.alert_minutes)):
+        return None
+    claims.forget_alert_slots(store, now)
+    return check_alerts(store, settings, now)

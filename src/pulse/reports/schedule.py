@@ -1,5 +1,8 @@
 """The scheduler (APScheduler 3.x, in-process): reports at their cron times (UTC) and the alert
-rules every few minutes. Started by `pulse worker`, or by `pulse serve` when PULSE_SCHEDULER=1."""
+rules every few minutes. Started by `pulse worker`, or by `pulse serve` when PULSE_SCHEDULER=1.
+
+Several such processes may run against one store: each report run is claimed in the store
+first (`claims.py`), so it is sent once."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from pulse.reports.catalog import REPORTS
-from pulse.reports.run import check_alerts, run_report
+from pulse.reports.run import check_alerts_scheduled, run_scheduled
 from pulse.settings import Settings
 from pulse.store.store import Store
 
@@ -17,14 +20,14 @@ log = logging.getLogger(__name__)
 
 def _run(store: Store, settings: Settings, name: str) -> None:
     try:
-        run_report(store, settings, name)
+        run_scheduled(store, settings, name)
     except Exception:
         log.exception("report %s failed", name)
 
 
 def _alerts(store: Store, settings: Settings) -> None:
     try:
-        check_alerts(store, settings)
+        check_alerts_scheduled(store, settings)
     except Exception:
         log.exception("alert evaluation failed")
 

@@ -196,6 +196,21 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
             "CREATE INDEX alerts_rule_subject ON alerts (rule_id, subject, cleared_at)",
         ),
     ),
+    Migration(
+        5,
+        "scheduled runs, claimed once across processes",
+        (
+            # One row per (job, period) run of a report or the alert check: the process whose
+            # insert goes through runs it, the others find the key taken.
+            """CREATE TABLE scheduled_runs (
+  job VARCHAR NOT NULL,
+  period VARCHAR NOT NULL,
+  claimed_by VARCHAR NOT NULL,
+  claimed_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (job, period)
+)""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
