@@ -16,6 +16,8 @@ import pytest
 from browser import (  # noqa: F401 (fixtures)
     ARTIFACTS,
     AS_OF,
+    DEMO_END,
+    DESKTOP,
     PHONE,
     Site,
     Watch,
@@ -243,4 +245,158 @@ def test_heatmap_in_flow_order_and_click_shows_module(
     detail.wait_for()
     assert detail.locator("tbody td").all_inner_texts() == ["Raffle", "30"]
     page.locator("#drilldown").screenshot(path=str(ARTIFACTS / "web-heatmap.png"))
+    assert watch.errors == []
+
+
+def test_funnel_chart_draws_with_hover_values(tab: tuple[Any, Watch], api: httpx.Client) -> None:
+    page, watch = tab
+    page.goto(f"/experiences?as_of={AS_OF}")
+    funnel = page.locator('figure[data-funnel="experiences.funnel"][data-state="ready"]')
+    funnel.wait_for(timeout=60_000)
+    rows = api.get("/api/v1/tables/experiences.funnel", params={"as_of": AS_OF}).json()["rows"]
+    assert funnel.locator('svg [aria-roledescription="bar"]').count() == len(rows)
+    marks = funnel.locator('svg [aria-roledescription="text mark"]')
+    labels = marks.all_text_contents()  # count · rate from the step before, per step
+    assert labels[1] == f"{rows[1]['count']:,}  ·  {rows[1]['step_rate']:,.1f}%"
+    funnel.evaluate("e => e.scrollIntoView({block: 'center'})")
+    marks.nth(1).hover()  # the label lies over its bar and shows the same values
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    tooltip.wait_for(timeout=5_000)
+    assert "Rate from previous step" in tooltip.inner_text()
+    assert rows[1]["label"] in tooltip.inner_text()
+    funnel.locator("xpath=..").screenshot(path=str(ARTIFACTS / "web-funnel.png"))
+    assert watch.errors == []
+
+
+def test_partner_picker_lists_names_and_changes_the_numbers(
+    tab: tuple[Any, Watch], site: Site, api: httpx.Client
+) -> None:
+    page, watch = tab
+    page.goto(f"/partner?as_of={AS_OF}")
+    platform = ready_tile(page, "customers.total")
+    picker = page.locator(".picker select[name=partner]")
+    chosen = picker.locator("option").nth(1)  # the first partner by name
+    value = chosen.get_attribute("value") or ""
+    assert value and "(" in chosen.inner_text()  # "Name (p_00xx)"
+    picker.select_option(value)
+    page.wait_for_url(f"**/partner?*partner={value}*")
+    assert f"as_of={AS_OF}" in page.url
+    own = ready_tile(page, "customers.total")
+    assert own == api_display(site, api, "customers.total", partner=value)
+    assert own != platform
+    assert page.locator(".picker select[name=partner]").input_value() == value
+    assert watch.errors == []
+
+
+def test_support_gets_only_the_operational_section(
+    browser: Any, site: Site, api: httpx.Client
+) -> None:
+    from pulse.access import keys
+
+    key = keys.create(site.store, role="support", scopes={"read"}, label="web support test")
+    context = browser.new_context(
+        viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {key}"}, base_url=site.base
+    )
+    try:
+        page = context.new_page()
+        watch = Watch()
+        watch.attach(page)
+        page.goto(f"/program?as_of={AS_OF}")
+        settle(page)
+        shown = page.eval_on_selector_all("[data-section]", "els => els.map(e => e.id)")
+        assert shown == ["operational"]
+        assert page.locator(".tabs a").all_inner_texts() == ["Operations"]
+        assert page.locator(".pages a").all_inner_texts() == ["Partner program"]
+        texts = tile_texts(page)
+        assert texts and all(i.split(".")[0] in ("support", "onboarding") for i in texts)
+        for metric_id, text in texts.items():
+            assert text == api_display(site, api, metric_id), metric_id
+        page.screenshot(path=str(ARTIFACTS / "web-program-support.png"), full_page=True)
+        assert watch.errors == []  # no refused fragment, no console error
+    finally:
+        context.close()
+
+
+def test_alert_lists_show_severity_badges(
+    tab: tuple[Any, Watch], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "severity": ["critical", "warning", "opportunity"],
+            "message": ["Uptime below 99.5%", "Churn up 40%", "An affiliate doubled revenue"],
+        }
+    )
+    columns = (Column("severity", "Severity", "text"), Column("message", "Message", "text"))
+    stand_in = Table(
+        "alerts.active", "Active alerts", "Alerts now firing.", columns, lambda _: frame
+    )
+    monkeypatch.setitem(CATALOG.tables, "alerts.active", stand_in)
+    page, watch = tab
+    page.goto(f"/program?as_of={AS_OF}#alerts")
+    items = page.locator('[data-alerts="alerts.active"] .alert-item')
+    items.first.wait_for(timeout=60_000)
+    badges = items.locator(".badge")
+    assert badges.all_inner_texts() == ["Critical", "Warning", "Opportunity"]  # capitalised
+    colours = [b.evaluate("e => getComputedStyle(e).backgroundColor") for b in badges.all()]
+    assert colours == ["rgb(217, 45, 32)", "rgb(251, 191, 36)", "rgb(18, 128, 92)"]
+    page.locator("#alerts").screenshot(path=str(ARTIFACTS / "web-alerts.png"))
+    assert watch.errors == []
+
+
+def test_fired_alerts_and_action_items_listed_by_severity(
+    tab: tuple[Any, Watch], site: Site, api: httpx.Client
+) -> None:
+    """The alert rules run on the demo (as of its last day, noon): the program's alerts
+    section and the admin overview list what `alerts.active` / `alerts.action_items` answer,
+    one badge per row in the colour of its severity (an action item's priority: high reads
+    critical, medium warning, low opportunity)."""
+    from datetime import UTC, datetime
+
+    from pulse.alerts import state
+
+    state.evaluate(site.store, as_of=DEMO_END, now=datetime(2026, 11, 22, 12, tzinfo=UTC))
+    colour = {"critical": "critical", "warning": "warning", "opportunity": "opportunity"}
+    colour |= {"high": "critical", "medium": "warning", "low": "opportunity"}
+    page, watch = tab
+    page.goto(f"/program?as_of={AS_OF}#alerts")
+    for table_id, column in (("alerts.active", "severity"), ("alerts.action_items", "priority")):
+        rows = api.get(f"/api/v1/tables/{table_id}", params={"as_of": AS_OF}).json()["rows"]
+        assert rows, table_id  # the demo fires some
+        items = page.locator(f'[data-alerts="{table_id}"] .alert-item')
+        items.first.wait_for(timeout=60_000)
+        assert items.count() == len(rows)
+        levels = [i.get_attribute("data-level") for i in items.all()]
+        assert levels == [colour[r[column]] for r in rows]
+        count = (
+            page.locator(f'[data-alerts="{table_id}"]').locator("xpath=..").locator("[data-count]")
+        )
+        assert count.inner_text() == str(len(rows))
+    page.locator("#alerts").screenshot(path=str(ARTIFACTS / "web-alerts-fired.png"))
+    page.goto(f"/admin?as_of={AS_OF}")
+    overview = page.locator('#overview [data-alerts="alerts.active"] .alert-item')
+    overview.first.wait_for(timeout=60_000)
+    active = api.get("/api/v1/tables/alerts.active", params={"as_of": AS_OF}).json()["rows"]
+    assert overview.count() == len(active)
+    assert watch.errors == []
+
+
+def test_many_partners_picked_by_typing_a_name(
+    tab: tuple[Any, Watch], site: Site, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PICKER_SELECT_MAX choices the picker is a text box suggesting "Name (id)"; picking
+    a suggestion opens the partner's page, its id in the URL."""
+    from pulse.web import routes
+
+    monkeypatch.setattr(routes, "PICKER_SELECT_MAX", 10)  # the demo has 31 partners
+    page, watch = tab
+    page.goto(f"/partner?as_of={AS_OF}")
+    box = page.locator(".picker input[name=partner]")
+    suggestion = page.locator("#choices-partner option").nth(2).get_attribute("value") or ""
+    partner = suggestion.rsplit("(", 1)[1].rstrip(")")  # "Name (p_00xx)"
+    box.fill(suggestion)  # as when a suggestion is picked: the input event names an option
+    page.wait_for_url(f"**/partner?*partner={partner}")
+    assert f"as_of={AS_OF}" in page.url
+    assert page.locator(".picker input[name=partner]").input_value() == suggestion
+    own = ready_tile(page, "customers.total")
+    assert own == api_display(site, api, "customers.total", partner=partner)
     assert watch.errors == []

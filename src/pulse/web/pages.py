@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,14 @@ class Breakdown:
 
 @dataclass(frozen=True)
 class TableView:
-    """A catalog table, with fixed parameters of the table's own (e.g. months=12)."""
+    """A catalog table, with fixed parameters of the table's own (e.g. months=12), shown as a
+    sortable table or in a `view` of its own: a funnel chart above the table, or an alert list
+    with a severity badge per row."""
 
     table: str
     params: tuple[tuple[str, str], ...] = ()
     on_demand: bool = False  # slow to compute (forecasts): loaded when the user asks
+    view: Literal["table", "funnel", "alerts"] = "table"
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class Page:
     intro: str
     sections: tuple[Section, ...]
     scopes: tuple[str, ...] = ()  # URL parameters the page narrows by: partner, experience
-    fields: dict[str, str] = field(default_factory=dict)  # scope → input label
+    fields: dict[str, str] = field(default_factory=dict)  # scope → picker label
 
     def metric_ids(self) -> list[str]:
         return _unique(i for s in self.sections for i in s.metric_ids())
@@ -106,7 +110,7 @@ PARTNER = Page(
     seed="000",
     intro="Customer growth, credit usage and revenue for one partner (or the whole platform).",
     scopes=("partner",),
-    fields={"partner": "Partner id"},
+    fields={"partner": "Partner"},
     sections=(
         Section(
             "key_metrics",
@@ -179,7 +183,11 @@ ADMIN = Page(
                 "generations.total",
             ),
             charts=(Chart("revenue.total"), Chart("generations.total")),
-            tables=(TableView("system.pulse"), TableView("system.activity_log")),
+            tables=(
+                TableView("alerts.active", view="alerts"),
+                TableView("system.pulse"),
+                TableView("system.activity_log"),
+            ),
         ),
         Section(
             "partners",
@@ -272,7 +280,7 @@ EXPERIENCES = Page(
     seed="002",
     intro="Sessions, conversations, opt-ins, sharing and NPS of the chat experiences.",
     scopes=("experience",),
-    fields={"experience": "Experience id"},
+    fields={"experience": "Experience"},
     sections=(
         Section(
             "overview",
@@ -300,7 +308,7 @@ EXPERIENCES = Page(
                 "engagement.pin_failed",
                 "engagement.deletions",
             ),
-            tables=(TableView("experiences.funnel"),),
+            tables=(TableView("experiences.funnel", view="funnel"),),
         ),
         Section(
             "over_time",
@@ -389,7 +397,7 @@ PROGRAM = Page(
             ),
             charts=(Chart("affiliates.clicks"), Chart("affiliates.revenue", cumulative=True)),
             tables=(
-                TableView("affiliates.funnel"),
+                TableView("affiliates.funnel", view="funnel"),
                 TableView("affiliates.by_tier"),
                 TableView("affiliates.leaderboard"),
                 TableView("affiliates.cohorts"),
@@ -477,7 +485,14 @@ PROGRAM = Page(
                 TableView("forecasts.revenue", on_demand=True),
             ),
         ),
-        Section("alerts", "Alerts & action items", tables=(TableView("alerts.active"),)),
+        Section(
+            "alerts",
+            "Alerts & action items",
+            tables=(
+                TableView("alerts.active", view="alerts"),
+                TableView("alerts.action_items", view="alerts"),
+            ),
+        ),
     ),
 )
 

@@ -22,8 +22,9 @@ from pulse.metrics import CATALOG
 from pulse.metrics.catalog import Metric, Table
 from pulse.metrics.engine import Engine
 from pulse.metrics.tables import TableQuery, evaluate_table, split_extras
-from pulse.web import answers, charts
+from pulse.web import alert_list, answers, charts, visible
 from pulse.web.assets import vega_bundle
+from pulse.web.choices import choices, resolve
 from pulse.web.format import format_change, format_value
 from pulse.web.pages import PAGES, Page
 from pulse.web.scope import PERIODS, Scope, read_scope
@@ -51,22 +52,31 @@ def missing_ids(page: Page) -> list[str]:
 # -- pages -----------------------------------------------------------------------------------
 
 
-def _page_handler(page: Page) -> Callable[[Request, SettingsDep], Response]:
-    def show(request: Request, settings: SettingsDep) -> Response:
+def _page_handler(page: Page) -> Callable[[Request, StoreDep, SettingsDep], Response]:
+    def show(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
         scope = read_scope(request, settings.tz)
         if request.query_params.get("window") == "custom":  # the no-script form: canonical URL
             return RedirectResponse(f"{page.path}?{scope.query()}", status_code=303)
         principal = current_principal(request)
+        offered = {name: choices(store, name, principal) for name in page.scopes}
+        typed = {n: getattr(scope, n) for n in page.scopes if getattr(scope, n) is not None}
+        meant = {n: resolve(offered[n], value) for n, value in typed.items()}
+        if any(meant[n] not in (None, typed[n]) for n in typed):  # a name typed: the id's URL
+            fixed = {n: meant[n] or typed[n] for n in typed}
+            return RedirectResponse(f"{page.path}?{scope.query(**fixed)}", status_code=303)
+        shown = visible.for_principal(page, principal)
         context = {
-            "page": page,
+            "page": shown,
             "pages": visible_pages(principal),
             "principal": principal,
             "csrf_token": csrf_token(request) if principal.kind == "user" else "",
             "scope": scope,
-            "periods": PERIODS,
+            "periods": PERIODS if principal.full_plan else EXPLORER_PERIODS,
             "metric": metric_or_none,
             "table": table_or_none,
-            "missing": missing_ids(page),
+            "missing": missing_ids(shown),
+            "choices": offered,
+            "select_max": PICKER_SELECT_MAX,
         }
         return HTMLResponse(render("page.html", context))
 
@@ -76,6 +86,11 @@ def _page_handler(page: Page) -> Callable[[Request, SettingsDep], Response]:
 
 for _page in PAGES:
     router.add_api_route(_page.path, _page_handler(_page), methods=["GET"])
+
+
+PICKER_SELECT_MAX = 200  # more choices: a text box that suggests them as you type (a datalist)
+# Explorer partners see the last 30 days only (SPEC §4): offer only periods inside them.
+EXPLORER_PERIODS = tuple(p for p in PERIODS if p[0] in ("last_30d", "this_month"))
 
 
 def visible_pages(principal: Principal) -> list[Page]:
@@ -249,10 +264,18 @@ async def table(
         return HTMLResponse(render("_note.html", {"text": str(exc)}))
     view = request.query_params.get("view", "table")
     template = "_table.html"
+    extra: dict[str, Any] = {}
     if view == "heatmap":
         template = "_heatmap.html"
         answer["flows"] = flows(answer["rows"])
+    elif view == "funnel" and answer["rows"] and "count" in {c["name"] for c in answer["columns"]}:
+        template = "_funnel.html"
+        extra["spec"] = charts.funnel_chart(answer)
+    elif view == "alerts":
+        template = "_alerts.html"
+        extra["items"] = alert_list.items(answer, settings.currency)
     context = {
+        **extra,
         "help": found.help,
         "answer": answer,
         "currency": settings.currency,

@@ -109,7 +109,8 @@
     loadFragment(panel);
   }
 
-  /* -- period picker: presets apply at once; custom range on "Apply"; always a clean URL --- */
+  /* -- period picker: presets (and the partner / experience pickers) apply at once; a custom
+     range on "Apply"; always a clean URL ---------------------------------------------------- */
   function pickerUrl(form) {
     var data = new FormData(form);
     var params = new URLSearchParams();
@@ -132,6 +133,19 @@
     select.addEventListener("change", function () {
       custom.hidden = select.value !== "custom";
       if (select.value !== "custom") { window.location.assign(pickerUrl(form)); }
+    });
+    function apply() {
+      if (select.value !== "custom") { window.location.assign(pickerUrl(form)); }
+    }
+    form.querySelectorAll("[data-scope-picker]").forEach(function (picker) {
+      picker.addEventListener("change", apply);
+      if (!picker.list) { return; }
+      picker.addEventListener("input", function () {  /* a suggestion picked from the list */
+        var picked = Array.prototype.some.call(picker.list.options, function (option) {
+          return option.value === picker.value;
+        });
+        if (picked) { apply(); }
+      });
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
