@@ -79,7 +79,9 @@ KNOWN: dict[str, tuple[Any, str]] = {
     "/program": (tuple(sorted(PROGRAM)), "read"),
 }
 BODIES = {"/v1/batch": {"batch": []}}
-SAMPLES = {"customer_id": "nobody", "metric": "customers.total", "period": "2026-11"}
+SAMPLES = {"customer_id": "nobody", "metric": "customers.total", "period": "2026-11", "page": "-"}
+# ("page": an unknown page, so the rule is checked without rendering a PDF; which sections of a
+# page each role gets is tested in test_export_page.py)
 NO_LIMITS = {"rate_ingest_per_minute": 0, "rate_query_per_minute": 0}
 
 

@@ -590,24 +590,37 @@ def target_delete(
 
 @app.command("export")
 def export_command(
-    name: Annotated[str, typer.Argument(help="a table id or partner_list, transaction_log, …")],
+    name: Annotated[
+        str, typer.Argument(help="a table id, partner_list, transaction_log, …, or page:SLUG")
+    ],
     format: Annotated[str, typer.Option("--format", help="csv, xlsx or pdf")] = "csv",
     window: Annotated[str, typer.Option(help="last_30d, …, or START..END")] = "last_30d",
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
     partner: Annotated[str | None, typer.Option(help="only this partner's data")] = None,
+    experience: Annotated[str | None, typer.Option(help="page:experiences: one experience")] = None,
     kpis: Annotated[str | None, typer.Option(help="PDF: metric ids shown as KPIs")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="file (default stdout)")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export a table or one of seed 001's named exports (written to the audit log)."""
+    """Export a table or one of seed 001's named exports, or a dashboard page as PDF
+    (`page:admin`, `page:partner`, `page:experiences`, `page:program`; every section). Written
+    to the audit log."""
     from pulse.access import audit
+    from pulse.exports.page import PageRequest, find_page, page_slug, render_page_pdf
     from pulse.exports.pdf import render_pdf
     from pulse.exports.sources import ExportRequest, exportable, resolve
     from pulse.exports.writers import csv_chunks, write_xlsx
+    from pulse.metrics.windows import parse_window
 
     if format not in ("csv", "xlsx", "pdf"):
         raise _fail(f"format: {format!r} is not csv, xlsx or pdf")
-    if not exportable(name):
+    slug = page_slug(name)
+    page = find_page(slug) if slug is not None else None
+    if slug is not None and page is None:
+        raise _fail(f"export: unknown dashboard page {slug!r}")
+    if page is not None and format != "pdf":
+        raise _fail(f"{name}: a page exports as pdf only (--format pdf)")
+    if page is None and not exportable(name):
         raise _fail(f"export: unknown table or export {name!r}")
     settings = _settings(db)
     store = _open(settings)
@@ -620,9 +633,21 @@ def export_command(
             settings.tz,
             settings.currency,
         )
+        parse_window(window, request.as_of)  # a bad window fails before the file is opened
         sink = out_file.open("wb") if out_file else sys.stdout.buffer
         try:
-            if format == "csv":
+            if page is not None:
+                wanted = PageRequest(
+                    page.slug,
+                    request.as_of,
+                    window,
+                    partner,
+                    experience,
+                    settings.tz,
+                    settings.currency,
+                )
+                sink.write(render_page_pdf(store, page, wanted))
+            elif format == "csv":
                 for piece in csv_chunks(resolve(store, request)):
                     sink.write(piece)
             elif format == "xlsx":
@@ -635,13 +660,10 @@ def export_command(
                 sink.close()
     except (KeyError, ValueError) as exc:
         raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
-    audit.record(
-        store,
-        actor="cli",
-        action="export",
-        target=name,
-        detail={"format": format, "window": window, "as_of": request.as_of, "partner": partner},
-    )
+    detail = {"format": format, "window": window, "as_of": request.as_of, "partner": partner}
+    if page is not None:
+        detail |= {"experience": experience, "sections": [s.name for s in page.sections]}
+    audit.record(store, actor="cli", action="export", target=name, detail=detail)
     if out_file:
         err.print(f"wrote {out_file}")
 

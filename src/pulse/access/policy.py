@@ -102,7 +102,9 @@ class Rule:
     scope: Scope = "read"
     catalog_param: str | None = None  # path or query parameter: metric/table id(s), comma-separated
     limit: Limit | None = None  # rate-limit class
-    key_in_query: bool = False  # a read key may come as `?key=` (CSV URLs for spreadsheets)
+    # An API key may come as `?key=` when the request asks for CSV (`format` absent or `csv`):
+    # a spreadsheet importing a URL cannot send headers. Refused on every other route.
+    key_in_query: bool = False
 
 
 PUBLIC = Rule(None)
@@ -152,7 +154,11 @@ RULES: dict[str, Rule] = {
     "/web/vendor/vega.js": Rule(SIGNED_IN),
     "/web/static": PUBLIC,  # a static-files mount: stylesheets and scripts, nothing of data
     # exports (SPEC §5): a catalog table (its section) or a seed 001 named export (admins)
-    "/api/v1/exports/{name}": Rule(CATALOG, scope="export", catalog_param="name", limit="query"),
+    "/api/v1/exports/{name}": Rule(
+        CATALOG, scope="export", catalog_param="name", limit="query", key_in_query=True
+    ),
+    # a dashboard page as PDF: the handler keeps the page's rule and the sections the role sees
+    "/api/v1/exports/page/{page}": Rule(SIGNED_IN, scope="export", limit="query"),
     # alerts and action items (seed 003 §8; the program dashboard's alerts section)
     "/api/v1/alerts": Rule("alerts", limit="query"),
     "/api/v1/alerts/evaluate": Rule("admin", scope="write", limit="query"),

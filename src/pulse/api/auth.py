@@ -2,9 +2,10 @@
 
 `authorize` is an app-wide dependency: for each request it finds the route's rule
 (`access/policy.py`), applies the rate limit, resolves the principal (an API key as Bearer token
-or HTTP Basic user name, else the session cookie), checks the rule, and for cookie-authenticated
-unsafe requests the CSRF token (form field `csrf_token` or header `X-CSRF-Token`). Pages get a
-redirect to /login instead of a 401. Handlers read the principal with `PrincipalDep`.
+or HTTP Basic user name, or as `?key=` on CSV export links only, else the session cookie),
+checks the rule, and for cookie-authenticated unsafe requests the CSRF token (form field
+`csrf_token` or header `X-CSRF-Token`). Pages get a redirect to /login instead of a 401.
+Handlers read the principal with `PrincipalDep`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ router = APIRouter(tags=["auth"])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+KEY = "key"  # a credential kind, and the query parameter of CSV links
+QUERY_KEY = "query_key"  # an API key from `?key=` (CSV links for spreadsheets)
+SESSION = "session"
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent.parent / "web" / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -92,7 +96,13 @@ async def authorize(request: Request) -> None:
         raise HTTPException(403, "this route has no access rule (access/policy.py RULES)")
     if rule.section is None:
         return
-    credential = _credential(request, rule)
+    try:
+        credential = _credential(request, rule)
+    except Denied as exc:
+        raise _refusal(request, exc) from None
+    finally:
+        if KEY in request.query_params:
+            _drop_query_key(request)
     _rate_limit(request, rule, credential)
     try:
         principal = await run_in_threadpool(_resolve, request, credential)
@@ -118,26 +128,46 @@ def _force_partner(request: Request, partner_id: str) -> None:
     the query string is rewritten with `partner=<own id>` before the handler's parameters are
     read (a `partner=` naming another partner has already been refused)."""
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "partner"]
-    query = urlencode([*pairs, ("partner", partner_id)])
+    _set_query(request, [*pairs, ("partner", partner_id)])
+
+
+def _drop_query_key(request: Request) -> None:
+    """A key read from `?key=` is taken out of the query string at once: the handler, the
+    access log (the server logs the request's scope) and audit details never see it."""
+    _set_query(request, [(k, v) for k, v in request.query_params.multi_items() if k != KEY])
+
+
+def _set_query(request: Request, pairs: list[tuple[str, str]]) -> None:
+    query = urlencode(pairs)
     request.scope["query_string"] = query.encode()
     request.__dict__["_query_params"] = QueryParams(query)  # Starlette caches the parsed query
 
 
 def _credential(request: Request, rule: Rule) -> tuple[str, str] | None:
-    """("key", secret) or ("session", cookie) or None."""
+    """(KEY, secret), (QUERY_KEY, secret) or (SESSION, cookie), or None.
+
+    `?key=` is taken only where the rule allows it and only for CSV (`format` absent or csv);
+    anywhere else it is refused (400) rather than ignored, so a key pasted into a URL fails
+    loudly. It is only ever looked up as an API key, never as a session."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value:
-        return "key", value.strip()
+        return KEY, value.strip()
     if scheme.lower() == "basic" and value:
         try:
             user = base64.b64decode(value).decode().partition(":")[0]
         except (binascii.Error, UnicodeDecodeError):
             user = ""
-        return "key", user
-    if rule.key_in_query and request.query_params.get("key"):
-        return "key", request.query_params["key"]
+        return KEY, user
+    if KEY in request.query_params:
+        if not (rule.key_in_query and request.query_params.get("format", "csv") == "csv"):
+            raise Denied(
+                400,
+                "an API key in the URL (?key=) is accepted only on CSV export links; "
+                "send it as Authorization: Bearer KEY",
+            )
+        return QUERY_KEY, request.query_params[KEY]
     cookie = request.cookies.get(sessions.COOKIE)
-    return ("session", cookie) if cookie else None
+    return (SESSION, cookie) if cookie else None
 
 
 def _rate_limit(request: Request, rule: Rule, credential: tuple[str, str] | None) -> None:
@@ -161,17 +191,21 @@ def _resolve(request: Request, credential: tuple[str, str] | None) -> Principal:
     if credential is None:
         return ANONYMOUS
     kind, value = credential
-    if kind == "session":
+    if kind == SESSION:
         return principals.from_session(store, value, request.app.state.secret) or ANONYMOUS
     found = principals.from_key(store, value) if value else None
+    via = {"via": "query"} if kind == QUERY_KEY else {}
     if found is None:
+        # A header key is named by its display prefix (as `pulse key list` shows it); a URL can
+        # carry anything (a pasted cookie, a whole key), so it is named by its hash only.
+        shown = keys.hash_key(value)[:12] if kind == QUERY_KEY else value[:10]
         audit.record(
             store,
             actor="anonymous",
             action="key_rejected",
-            target=f"key:{value[:10]}",
+            target=f"key:{shown}",
             ip=client_ip(request),
-            detail={"path": request.url.path},
+            detail={"path": request.url.path, **via},
         )
         raise Denied(401, "unknown or revoked API key")
     principal, key = found
@@ -180,7 +214,7 @@ def _resolve(request: Request, credential: tuple[str, str] | None) -> Principal:
         key,
         every_seconds=settings.audit_key_use_seconds,
         ip=client_ip(request),
-        detail={"method": request.method, "path": request.url.path},
+        detail={"method": request.method, "path": request.url.path, **via},
     )
     return principal
 

@@ -2,7 +2,9 @@
 
 `name` is a catalog table id or one of seed 001's named exports (partner_list,
 transaction_log, event_list, generation_stats, style_usage). CSV is streamed; Excel and PDF are
-built whole (Excel in write-only mode). Every export is written to the audit log.
+built whole (Excel in write-only mode). CSV links may carry an `export` key as `?key=` (see
+`api/auth.py`). `GET /api/v1/exports/page/{page}?format=pdf` is a PDF snapshot of a dashboard
+page with the sections the caller sees. Every export is written to the audit log.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from pulse.access import audit
-from pulse.access.policy import forced_partner
+from pulse.access import audit, policy
+from pulse.access.policy import Principal, forced_partner
 from pulse.api.auth import request_actor
 from pulse.api.deps import PrincipalDep, SettingsDep, StoreDep
+from pulse.exports.page import PageRequest, find_page, render_page_pdf
 from pulse.exports.pdf import render_pdf
 from pulse.exports.sources import ExportRequest, exportable, per_partner, resolve
 from pulse.exports.writers import csv_chunks, write_xlsx
 from pulse.metrics import CATALOG
-from pulse.metrics.windows import parse_date
+from pulse.metrics.windows import parse_date, parse_window
 from pulse.settings import check_tz
 from pulse.store.store import Store
+from pulse.web.pages import Page
+from pulse.web.visible import for_principal
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 Format = Literal["csv", "xlsx", "pdf"]
@@ -95,3 +100,85 @@ async def export(
         )
     )
     return body
+
+
+def visible_page(principal: Principal, slug: str) -> Page:
+    """The page narrowed to the sections the principal sees: 404 for an unknown page, 403 when
+    its role may not open the page or nothing on it is left."""
+    found = find_page(slug)
+    if found is None:
+        raise HTTPException(404, f"page: unknown dashboard page {slug!r}")
+    rule = policy.rule_for(found.path)
+    if rule is None or (rule.section is not None and not policy.sees(principal, rule.section)):
+        raise HTTPException(403, f"role {principal.role} does not see the {slug} page")
+    narrowed = for_principal(found, principal)
+    if not narrowed.sections:
+        raise HTTPException(403, f"nothing on the {slug} page for role {principal.role}")
+    return narrowed
+
+
+@router.get(
+    "/page/{page}", summary="A dashboard page as a PDF snapshot (the sections the caller sees)"
+)
+async def export_page(
+    page: str,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    format: Annotated[Literal["pdf"], Query(description="pdf (the only format of a page)")] = "pdf",
+    window: Annotated[str, Query(description="last_30d, last_3m, … or START..END")] = "last_30d",
+    as_of: Annotated[str | None, Query(description="YYYY-MM-DD; default today (UTC)")] = None,
+    partner: Annotated[str | None, Query(description="only this partner's data")] = None,
+    experience: Annotated[str | None, Query(description="experiences page: one experience")] = None,
+    tz: Annotated[str | None, Query(description="reporting time zone (IANA)")] = None,
+) -> Response:
+    try:
+        shown = visible_page(principal, page)
+    except HTTPException as exc:
+        if exc.status_code == 403:  # a security event, as the refusals of `api/auth.py`
+            refusal = {"method": request.method, "status": 403, "reason": exc.detail}
+            await run_in_threadpool(
+                lambda: audit.record(
+                    store,
+                    **request_actor(request),
+                    action="access_denied",
+                    target=request.url.path,
+                    detail=refusal,
+                )
+            )
+        raise
+    try:
+        wanted = PageRequest(
+            page=shown.slug,
+            as_of=parse_date(as_of) if as_of else datetime.now(UTC).date(),
+            window=window,
+            partner=forced_partner(principal, partner),
+            experience=experience,
+            tz=check_tz(tz) if tz else settings.tz,
+            currency=settings.currency,
+        )
+        parse_window(wanted.window, wanted.as_of)  # a bad window: 422 before any rendering
+        data = await run_in_threadpool(render_page_pdf, store, shown, wanted)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    filename = f"page-{shown.slug}-{wanted.as_of.isoformat()}.pdf"
+    detail = {
+        "format": format,
+        "window": window,
+        "as_of": wanted.as_of,
+        "partner": wanted.partner,
+        "experience": experience,
+        "sections": [s.name for s in shown.sections],
+    }
+    await run_in_threadpool(
+        lambda: audit.record(
+            store,
+            **request_actor(request),
+            action="export",
+            target=f"page:{shown.slug}",
+            detail=detail,
+        )
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(data, media_type=MEDIA["pdf"], headers=headers)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from markupsafe import Markup
 
@@ -28,14 +29,18 @@ class PdfTable:
     cut: bool
 
 
+def format_rows(
+    rows: Iterable[Sequence[Any]], units: Sequence[str], currency: str
+) -> list[list[str]]:
+    """Cells as text by column unit (the dashboards' formatter: a PDF reads like the page)."""
+    return [[format_value(v, u, currency) for v, u in zip(row, units, strict=True)] for row in rows]
+
+
 def _pdf_table(export: Export, currency: str) -> PdfTable:
     rows = itertools.chain.from_iterable(export.chunks)
     shown = list(itertools.islice(rows, PDF_ROWS + 1))
     units = [c.unit for c in export.columns]
-    text = [
-        [format_value(v, u, currency) for v, u in zip(row, units, strict=True)]
-        for row in shown[:PDF_ROWS]
-    ]
+    text = format_rows(shown[:PDF_ROWS], units, currency)
     return PdfTable(export.label, [c.label for c in export.columns], text, len(shown) > PDF_ROWS)
 
 
