@@ -2,13 +2,15 @@
 
     uv run python bench/query.py [--scale medium large] [--runs 15] [--cold-runs 3] [--data DIR]
 
-A page's numbers are what its spec (`pulse.web.pages`) asks the catalog for: every tile
-(value and previous window), chart (monthly series), breakdown and table, for the last 30 days
-ending on the demo's last day. "cold" opens the store afresh for each run (no snapshot, no
-compiled SQL, no remembered answer); "new data" asks the same questions on an open store right
-after its data changed (every snapshot and answer computed again, the SQL already compiled: what
-`pulse serve`'s refresher does after an ingest); "warm" asks again on an open store, as a
-dashboard view between ingests does.
+A page's numbers are what its fragments ask the catalog for (`web/prime.py` asks them the same
+way): every tile (value and previous window), chart (daily series over the window), breakdown,
+benchmark and table, for the last 30 days ending on the demo's last day.
+
+"cold" opens the store afresh for each run (no snapshot, no compiled SQL, no remembered
+answer); "new data" asks the same questions on an open store right after its data changed
+(every snapshot and answer computed again, the SQL already compiled: what `pulse serve`'s
+refresher does after an ingest); "warm" asks again on an open store, as a dashboard view
+between ingests does.
 
 The baseline computes a core set of the same numbers with pandas from the raw events and
 traits, already loaded in memory (the load time is printed apart and not counted), and the
@@ -35,9 +37,11 @@ from pulse.demo import iter_messages
 from pulse.ingest.pipeline import ingest_messages
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
-from pulse.metrics.tables import TableQuery, evaluate_table
-from pulse.store.store import connect
+from pulse.settings import Settings
+from pulse.store.store import Store, connect
 from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
+from pulse.web.prime import prime_page
+from pulse.web.scope import Scope
 
 END = date(2026, 11, 22)
 WINDOW = "last_30d"
@@ -71,38 +75,15 @@ def demo_store(scale: str, data: Path) -> Path:
     return path
 
 
-# -- a page's requests ---------------------------------------------------------------------------
+# -- a page's questions ---------------------------------------------------------------------------
+
+SETTINGS = Settings(db="", tz="UTC", currency="USD")
+SCOPE = Scope(window=WINDOW, as_of=END, tz="UTC", as_of_given=True)
 
 
-def page_requests(page: Page) -> list[Callable[[Engine], Any]]:
-    """One callable per number set the page shows (ids the catalog does not have are skipped,
-    as the page itself does)."""
-    requests: list[Callable[[Engine], Any]] = []
-
-    def metric(**options: Any) -> Callable[[Engine], Any]:
-        query = Query(as_of=END, window=WINDOW, **options)
-        return lambda engine: engine.evaluate(query)
-
-    for section in page.sections:
-        for metric_id in (*section.tiles, *section.benchmarks):
-            if metric_id in CATALOG.metrics:
-                requests.append(metric(metric=metric_id))
-        for chart in section.charts:
-            if chart.metric in CATALOG.metrics:
-                if chart.by:
-                    requests.append(metric(metric=chart.metric, by=chart.by))
-                else:
-                    requests.append(
-                        metric(metric=chart.metric, series="month", cumulative=chart.cumulative)
-                    )
-        for breakdown in section.breakdowns:
-            if breakdown.metric in CATALOG.metrics:
-                requests.append(metric(metric=breakdown.metric, by=breakdown.by))
-        for view in section.tables:
-            if view.table in CATALOG.tables:
-                query = TableQuery(view.table, END, WINDOW, params=dict(view.params))
-                requests.append(lambda engine, q=query: evaluate_table(engine, q))
-    return requests
+def ask_page(store: Store, page: Page) -> int:
+    """Every number `page` shows, asked as its fragments ask them (`web/prime.py`); how many."""
+    return prime_page(store, SETTINGS, page, SCOPE)
 
 
 # -- the pandas baseline -------------------------------------------------------------------------
@@ -238,35 +219,29 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def time_page(
-    path: Path, requests: list[Callable[[Engine], Any]], runs: int, cold_runs: int
-) -> dict[str, Any]:
+def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, Any]:
     cold: list[float] = []
     for _ in range(cold_runs):
         store = connect(str(path), migrate=False)
         started = time.perf_counter()
-        for request in requests:
-            request(Engine(store, CATALOG))
+        asked = ask_page(store, page)
         cold.append(time.perf_counter() - started)
         store.close()
     store = connect(str(path), migrate=False)
-    for request in requests:
-        request(Engine(store, CATALOG))
+    ask_page(store, page)
     fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
     for _ in range(cold_runs):
         store.changed()
         started = time.perf_counter()
-        for request in requests:
-            request(Engine(store, CATALOG))
+        ask_page(store, page)
         fresh.append(time.perf_counter() - started)
     warm: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()
-        for request in requests:
-            request(Engine(store, CATALOG))
+        ask_page(store, page)
         warm.append(time.perf_counter() - started)
     store.close()
-    return {"cold": _ms(cold), "fresh": _ms(fresh), "warm": _ms(warm)}
+    return {"cold": _ms(cold), "fresh": _ms(fresh), "warm": _ms(warm), "asked": asked}
 
 
 def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str, Any]:
@@ -332,14 +307,13 @@ def main() -> None:
             f"{'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
         for page in PAGES:
-            requests = page_requests(page)
-            page_times = time_page(path, requests, args.runs, args.cold_runs)
+            page_times = time_page(path, page, args.runs, args.cold_runs)
             ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
             core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
             new50, new95 = page_times["fresh"]
             line = (
-                f"{page.slug:12} {len(requests):7} {cold50:9.0f} {cold95:9.0f} {new50:9.0f} "
+                f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {new50:9.0f} "
                 f"{new95:9.0f} {warm50:9.1f} {warm95:9.1f} |"
             )
             if core:

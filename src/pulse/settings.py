@@ -35,8 +35,9 @@ class Settings:
     alert_minutes: int = 5
     alert_webhooks: tuple[str, ...] = ()
     alert_emails: tuple[str, ...] = ()
-    # recompute the answers users looked at in the background after new data (store/refresher.py)
-    refresh: bool = True
+    # prime the dashboards' default views at start and recompute the answers users looked at
+    # after new data, in the background (web/prime.py, store/refresher.py); on in `pulse serve`
+    refresh: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -17,6 +17,7 @@ from pulse.settings import Settings
 from pulse.store.refresher import Refresher
 from pulse.store.store import Store
 from pulse.web import mount as mount_web
+from pulse.web.prime import start_priming
 
 
 def create_app(store: Store, settings: Settings) -> FastAPI:
@@ -30,7 +31,10 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
             scheduler = build_scheduler(store, settings)
             scheduler.start()
         app.state.scheduler = scheduler
-        refresher = Refresher(store).start() if settings.refresh else None
+        refresher = None
+        if settings.refresh:  # default views primed, asked answers kept warm after ingests
+            start_priming(store, settings)
+            refresher = Refresher(store).start()
         try:
             yield
         finally:

@@ -74,6 +74,7 @@ class Store:
     )
     _building: list[set[str]] = field(default_factory=list)  # snapshots read by builds under way
     compiled: CompiledSql | None = None  # set by `connect`
+    computed: int = 0  # answers `cached` had to compute (for tests and benchmarks)
     _asked: OrderedDict[Hashable, tuple[float, Callable[[], Any]]] = field(
         default_factory=OrderedDict
     )
@@ -166,6 +167,7 @@ class Store:
                 return copy.deepcopy(held[2])
         result = compute()
         with self.lock:
+            self.computed += 1
             self._results[key] = (version, now, copy.deepcopy(result))
             self._results.move_to_end(key)
             while len(self._results) > RESULTS_KEPT:

@@ -25,10 +25,17 @@ class Choice:
         return f"{self.name} ({self.id})" if self.name and self.name != self.id else self.id
 
 
+def everything(store: Any, scope: str) -> list[Choice]:
+    """Every choice of the picker of `scope`, by name (remembered until the data changes)."""
+    entity = ENTITIES[scope]
+    found: list[Choice] = store.cached(("web.choices", entity), lambda: _read(store, entity))
+    return found
+
+
 def choices(store: Any, scope: str, principal: Principal) -> list[Choice]:
     """What the picker of `scope` offers this principal, by name."""
     entity = ENTITIES[scope]
-    found: list[Choice] = store.cached(("web.choices", entity), lambda: _read(store, entity))
+    found = everything(store, scope)
     if principal.partner_id is None:
         return found
     own = principal.partner_id

@@ -166,18 +166,24 @@ async def chart(
     scope = read_scope(request, settings.tz)
     metric = _metric(metric_id)
     engine = _engine(store, settings)
-    grain = charts.grain_for(scope.span)
-
-    def build() -> dict[str, Any]:
-        if by is not None:
-            return charts.breakdown_chart(metric, answers.ask(engine, scope, metric_id, by=by))
-        answer = answers.ask(engine, scope, metric_id, series=grain, cumulative=cumulative)
-        return charts.series_chart(metric, answer, grain, cumulative)
 
     try:
-        return JSONResponse(await run_in_threadpool(build))
+        return JSONResponse(
+            await run_in_threadpool(chart_spec, engine, scope, metric, cumulative, by)
+        )
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+def chart_spec(
+    engine: Engine, scope: Scope, metric: Metric, cumulative: bool, by: str | None
+) -> dict[str, Any]:
+    """A chart's Vega-Lite spec: the metric's series over the window, or its breakdown `by`."""
+    if by is not None:
+        return charts.breakdown_chart(metric, answers.ask(engine, scope, metric.id, by=by))
+    grain = charts.grain_for(scope.span)
+    answer = answers.ask(engine, scope, metric.id, series=grain, cumulative=cumulative)
+    return charts.series_chart(metric, answer, grain, cumulative)
 
 
 @router.get("/web/breakdowns/{metric_id}", response_class=HTMLResponse)
@@ -293,6 +299,13 @@ def _table_answer(
     extras = {
         k: v for k, v in request.query_params.items() if k not in _SCOPE_KEYS | {"view", "detail"}
     }
+    return table_answer(store, settings, scope, table, extras)
+
+
+def table_answer(
+    store: Any, settings: Any, scope: Scope, table: Table, extras: dict[str, str]
+) -> dict[str, Any]:
+    """A table fragment's answer: the scope, plus the table's parameters and column filters."""
     columns = {c.name for c in table.columns}
     if scope.experience is not None and "experience" in {*table.params, *columns}:
         extras.setdefault("experience", scope.experience)

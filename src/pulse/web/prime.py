@@ -1,0 +1,88 @@
+"""Priming: the numbers each dashboard shows in its default view, computed in the background when
+`pulse serve` starts, so the first visitor of a page reads remembered answers instead of waiting
+for its queries (issue: first meaningful paint under a second).
+
+Every question is asked through the same functions the page's fragments use, so the answers are
+remembered under the very keys a visit asks for; they count as asked, so the refresher keeps
+them warm after each ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+
+from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine
+from pulse.settings import Settings
+from pulse.store.store import Store
+from pulse.web import answers, choices
+from pulse.web.pages import PAGES, Page
+from pulse.web.routes import chart_spec, table_answer
+from pulse.web.scope import Scope
+
+log = logging.getLogger(__name__)
+
+
+def default_scope(settings: Settings) -> Scope:
+    """What a page shows with no parameters: the last 30 days to today, platform-wide."""
+    return Scope(window="last_30d", as_of=datetime.now(UTC).date(), tz=settings.tz)
+
+
+def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> int:
+    """Ask every question `page` asks in `scope`; return how many (a failing one is logged)."""
+    engine = Engine(store, CATALOG, settings.currency)
+    asked = 0
+
+    def ask(what: str, question: Callable[[], object]) -> None:
+        nonlocal asked
+        try:
+            question()
+            asked += 1
+        except Exception:  # one failing number must not keep the others cold
+            log.exception("priming %s on %s failed", what, page.path)
+
+    for picker in page.scopes:  # the shell's partner and experience lists
+        ask(picker, partial(choices.everything, store, picker))
+    for section in page.sections:
+        for metric_id in (*section.tiles, *section.benchmarks):
+            if metric_id in CATALOG.metrics:
+                ask(metric_id, partial(answers.tile, engine, scope, metric_id, settings.currency))
+        for chart in section.charts:
+            if chart.metric in CATALOG.metrics:
+                metric = CATALOG.metrics[chart.metric]
+                ask(
+                    chart.metric,
+                    partial(chart_spec, engine, scope, metric, chart.cumulative, chart.by),
+                )
+        for breakdown in section.breakdowns:
+            if breakdown.metric in CATALOG.metrics:
+                ask(
+                    breakdown.metric,
+                    partial(answers.ask, engine, scope, breakdown.metric, by=breakdown.by),
+                )
+        views = [(v.table, dict(v.params)) for v in section.tables if not v.on_demand]
+        if section.heatmap is not None:
+            views.append((section.heatmap.table, {}))
+        for table_id, extras in views:
+            table = CATALOG.tables.get(table_id)
+            if table is not None:
+                ask(table_id, partial(table_answer, store, settings, scope, table, extras))
+    return asked
+
+
+def prime(store: Store, settings: Settings, pages: Sequence[Page] = PAGES) -> int:
+    """Prime every page's default view; return how many questions were asked."""
+    scope = default_scope(settings)
+    return sum(prime_page(store, settings, page, scope) for page in pages)
+
+
+def start_priming(store: Store, settings: Settings) -> threading.Thread:
+    """Prime in a daemon thread (the server answers meanwhile; a visit computes what is not
+    primed yet, as without priming)."""
+    thread = threading.Thread(target=prime, args=(store, settings), name="pulse-prime", daemon=True)
+    thread.start()
+    return thread

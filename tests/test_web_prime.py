@@ -1,0 +1,40 @@
+"""Priming: a page's default view asked in the background is served from remembered answers."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from browser import Site, demo_store_fixture, site_fixture  # noqa: F401
+from pulse.settings import Settings
+from pulse.web.pages import PAGES
+from pulse.web.prime import default_scope, prime_page
+
+FRAGMENT = re.compile(r'data-(?:tiles|fragment|chart)="([^"]+)"')
+
+
+@pytest.fixture
+def client(site: Site) -> Any:
+    with httpx.Client(base_url=site.base, headers=site.headers, timeout=120) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("slug", ["partner", "experiences"])
+def test_a_primed_page_computes_nothing_when_visited(site: Site, client: httpx.Client, slug: str):
+    page = next(p for p in PAGES if p.slug == slug)
+    settings = Settings(db=site.store.url)
+    asked = prime_page(site.store, settings, page, default_scope(settings))
+    wanted = len(page.metric_ids()) + len(page.table_ids())
+    assert asked >= wanted * 0.9  # every number (on_demand tables are left to the click)
+    computed = site.store.computed
+    shell = client.get(page.path)
+    assert shell.status_code == 200
+    urls = [html.unescape(u) for u in FRAGMENT.findall(shell.text)]
+    assert len(urls) >= 5
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert site.store.computed == computed  # every fragment read a remembered answer
