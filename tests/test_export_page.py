@@ -11,18 +11,16 @@ import re
 import httpx
 import pypdf
 import pypdfium2
-import pytest
 from typer.testing import CliRunner
 
-from messages import identify, load
+from messages import load
 from pulse.access import audit, keys
 from pulse.cli import app as cli_app
 from pulse.exports.page import PageRequest, page_html
 from pulse.metrics import CATALOG
 from pulse.web.format import format_value
 from pulse.web.pages import PARTNER
-from server import serving
-from test_exports import ARTIFACTS, AS_OF, FEB, world
+from test_exports import ARTIFACTS, AS_OF, FEB, api_fixture, world  # noqa: F401
 
 PARAMS = {"as_of": "2026-02-28", "window": FEB, "format": "pdf"}
 
@@ -42,28 +40,6 @@ def shown_tiles(html: str) -> dict[str, str]:
         html,
     )
     return dict(found)
-
-
-@pytest.fixture
-def api(store):
-    """world() of test_exports (p1 Acme bought 1,000 credits for $600 on Feb 2, allocated 300,
-    used 2) and three active customers: c1 of p1, c2 of p2, d1 direct."""
-    load(
-        store,
-        *world(),
-        identify("c1", "2026-02-01", partner_id="p1", status="active"),
-        identify("c2", "2026-02-01", partner_id="p2", status="active"),
-        identify("d1", "2026-02-01", status="active"),
-    )
-    secrets = {
-        "admin": keys.create(store, role="platform_admin", scopes={"read", "export"}),
-        "support": keys.create(store, role="support", scopes={"read", "export"}),
-        "starter": keys.create(store, role="partner", partner_id="p1", scopes={"read", "export"}),
-        "explorer": keys.create(store, role="partner", partner_id="p2", scopes={"read", "export"}),
-        "reader": keys.create(store, role="platform_admin", scopes={"read"}),
-    }
-    with serving(store) as base, httpx.Client(base_url=base, timeout=120) as client:
-        yield client, {k: {"Authorization": f"Bearer {v}"} for k, v in secrets.items()}
 
 
 def test_page_pdf_tiles_equal_the_api_and_charts_are_vectors(api, store, monkeypatch):

@@ -327,8 +327,10 @@ def test_pdf_snapshot_text_and_picture(store):
 # -- API and CLI ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def api(store):
+@pytest.fixture(name="api")
+def api_fixture(store):
+    """world() (p1 Acme bought 1,000 credits for $600 on Feb 2, allocated 300, used 2) and
+    three active customers: c1 of p1, c2 of p2, d1 direct; served, with a key per role."""
     load(
         store,
         *world(),
@@ -338,11 +340,12 @@ def api(store):
     )
     secrets = {
         "admin": keys.create(store, role="platform_admin", scopes={"read", "export"}),
+        "support": keys.create(store, role="support", scopes={"read", "export"}),
         "starter": keys.create(store, role="partner", partner_id="p1", scopes={"read", "export"}),
         "explorer": keys.create(store, role="partner", partner_id="p2", scopes={"read", "export"}),
         "reader": keys.create(store, role="platform_admin", scopes={"read"}),
     }
-    with serving(store) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with serving(store) as base, httpx.Client(base_url=base, timeout=120) as client:
         yield client, {k: {"Authorization": f"Bearer {v}"} for k, v in secrets.items()}
 
 

@@ -19,7 +19,6 @@ from markupsafe import Markup
 from pulse.exports.pdf import PDF_ROWS, PdfTable, format_rows
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine
-from pulse.metrics.tables import TableQuery, evaluate_table, split_extras
 from pulse.reports.kpis import chart_svg
 from pulse.reports.render import environment
 from pulse.store.store import Store
@@ -27,6 +26,7 @@ from pulse.web import answers, charts
 from pulse.web.answers import Tile
 from pulse.web.format import format_change, format_value
 from pulse.web.pages import PAGES, Breakdown, Chart, Page, Section, TableView
+from pulse.web.routes import table_answer
 from pulse.web.scope import Scope
 
 PREFIX = "page:"  # `pulse export page:admin --format pdf`
@@ -231,35 +231,18 @@ def _benchmarks(engine: Engine, ids: tuple[str, ...], request: PageRequest) -> P
 def _table_answer(
     engine: Engine, view: TableView, request: PageRequest
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """A catalog table's answer (one row more than the PDF shows), or a note saying why it is
-    left out."""
+    """A catalog table's answer as the page shows it, with one row more than the PDF shows
+    (tells whether the table was cut), or a note saying why it is left out."""
     table = CATALOG.tables.get(view.table)
     if table is None:
         return None, f"{view.table}: not available yet"
     if view.on_demand:
         return None, f"{table.label}: computed on demand; export {table.id} on its own"
-    if request.partner is not None and not table.per_partner:
-        return None, f"{table.label}: platform-wide only, not shown for one partner"
-    extras = dict(view.params)
-    columns = {c.name for c in table.columns}
-    if request.experience is not None and "experience" in {*table.params, *columns}:
-        extras.setdefault("experience", request.experience)
     try:
-        params, where = split_extras(table, extras)
-        query = TableQuery(
-            table=table.id,
-            as_of=request.as_of,
-            window=request.window,
-            partner=request.partner,
-            tz=request.tz,
-            where=where,
-            params=params,
-            limit=PDF_ROWS + 1,  # one more than shown: tells whether the table was cut
-        )
-        with engine.store.lock:  # one query at a time, as the dashboard's table fragment
-            return evaluate_table(engine, query), None
-    except ValueError as exc:
-        return None, f"{table.label}: {exc}"
+        answer = table_answer(engine, request.scope, table, dict(view.params), PDF_ROWS + 1)
+    except ValueError as exc:  # the message names the table or the bad parameter
+        return None, str(exc)
+    return answer, None
 
 
 def _pdf_table(answer: dict[str, Any], currency: str) -> PdfTable:

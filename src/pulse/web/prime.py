@@ -70,7 +70,7 @@ def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> in
         for table_id, extras in views:
             table = CATALOG.tables.get(table_id)
             if table is not None:
-                ask(table_id, partial(table_answer, store, settings, scope, table, extras))
+                ask(table_id, partial(table_answer, engine, scope, table, extras))
     return asked
 
 

@@ -299,13 +299,19 @@ def _table_answer(
     extras = {
         k: v for k, v in request.query_params.items() if k not in _SCOPE_KEYS | {"view", "detail"}
     }
-    return table_answer(store, settings, scope, table, extras)
+    return table_answer(_engine(store, settings), scope, table, extras)
 
 
 def table_answer(
-    store: Any, settings: Any, scope: Scope, table: Table, extras: dict[str, str]
+    engine: Engine,
+    scope: Scope,
+    table: Table,
+    extras: dict[str, str],
+    limit: int = TABLE_ROWS,
 ) -> dict[str, Any]:
-    """A table fragment's answer: the scope, plus the table's parameters and column filters."""
+    """A table's answer as a page shows it: the scope, plus the table's parameters and column
+    filters (`extras`); ValueError says why it cannot be shown."""
+    extras = dict(extras)
     columns = {c.name for c in table.columns}
     if scope.experience is not None and "experience" in {*table.params, *columns}:
         extras.setdefault("experience", scope.experience)
@@ -320,10 +326,10 @@ def table_answer(
         tz=scope.tz,
         where=where,
         params=params,
-        limit=TABLE_ROWS,
+        limit=limit,
     )
-    with store.lock:  # one query at a time: Store.table() itself takes no lock
-        return evaluate_table(_engine(store, settings), query)
+    with engine.store.lock:  # one query at a time: Store.table() itself takes no lock
+        return evaluate_table(engine, query)
 
 
 @router.get("/web/vendor/vega.js")
