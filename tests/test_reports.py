@@ -261,9 +261,8 @@ def test_each_report_shows_the_catalog_numbers_for_its_window(store, name):
     assert rendered.png is not None and rendered.png[:4] == b"\x89PNG"
 
 
-def test_new_alerts_are_posted_to_the_alert_webhook_once(store, hook):
-    received, url = hook
-    # Feb 28: 1 error over 10 operations = 10 % > 5 %
+def load_error_spike(store) -> None:
+    """Feb 28: 1 error over 10 operations = 10 % > 5 % (the error-rate rule fires)."""
     load(
         store,
         track("error_logged", "2026-02-28 09:00", group="platform", source="api", message="x"),
@@ -272,6 +271,11 @@ def test_new_alerts_are_posted_to_the_alert_webhook_once(store, hook):
             for _ in range(10)
         ],
     )
+
+
+def test_new_alerts_are_posted_to_the_alert_webhook_once(store, hook):
+    received, url = hook
+    load_error_spike(store)
     settings = Settings(db=store.url, alert_webhooks=(url,))
     now = datetime(2026, 2, 28, 12, 0, tzinfo=UTC)
     rules = ["system_pulse_red", "error_rate_high", "new_partner_application"]
@@ -422,15 +426,7 @@ def test_a_scheduled_report_is_sent_once_by_competing_processes(store, smtp):
 
 def test_the_alert_check_runs_once_per_slot_across_processes(store, hook):
     received, url = hook
-    # Feb 28: 1 error over 10 operations = 10 % > 5 %
-    load(
-        store,
-        track("error_logged", "2026-02-28 09:00", group="platform", source="api", message="x"),
-        *[
-            track("credits_consumed", "2026-02-28 10:00", user="c1", credits=1, source="other")
-            for _ in range(10)
-        ],
-    )
+    load_error_spike(store)
     settings = Settings(db=store.url, alert_webhooks=(url,), alert_minutes=5)
     other = other_process(store)
     try:

@@ -12,7 +12,8 @@ import pytest
 from browser import Site, demo_store_fixture, site_fixture  # noqa: F401
 from pulse.settings import Settings
 from pulse.web.pages import PAGES
-from pulse.web.prime import default_scope, prime_page
+from pulse.web.prime import prime_page
+from pulse.web.scope import default_scope
 
 FRAGMENT = re.compile(r'data-(?:tiles|fragment|chart)="([^"]+)"')
 
@@ -27,7 +28,7 @@ def client(site: Site) -> Any:
 def test_a_primed_page_computes_nothing_when_visited(site: Site, client: httpx.Client, slug: str):
     page = next(p for p in PAGES if p.slug == slug)
     settings = Settings(db=site.store.url)
-    asked = prime_page(site.store, settings, page, default_scope(settings))
+    asked = prime_page(site.store, settings, page, default_scope(settings.tz))
     wanted = len(page.metric_ids()) + len(page.table_ids())
     assert asked >= wanted * 0.9  # every number (on_demand tables are left to the click)
     computed = site.store.computed

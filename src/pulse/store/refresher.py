@@ -44,10 +44,11 @@ class Refresher:
             due = not math.isinf(ahead) and waited >= ahead
             if not (changed or due):
                 continue
+            latest = self.store.data_version
             while changed and not self._stop.wait(self.settle):
-                if self.store.data_version == seen:
-                    break
-                seen = self.store.data_version
+                if self.store.data_version == latest:
+                    break  # no write for `settle` seconds: the burst is over
+                latest = self.store.data_version
             if self._stop.is_set():
                 return
             seen, waited = self.store.data_version, 0.0

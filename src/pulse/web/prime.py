@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from functools import partial
 
 from pulse.metrics import CATALOG
@@ -22,14 +21,9 @@ from pulse.store.store import Store
 from pulse.web import answers, choices
 from pulse.web.pages import PAGES, Page
 from pulse.web.routes import chart_spec, table_answer
-from pulse.web.scope import Scope
+from pulse.web.scope import Scope, default_scope
 
 log = logging.getLogger(__name__)
-
-
-def default_scope(settings: Settings) -> Scope:
-    """What a page shows with no parameters: the last 30 days to today, platform-wide."""
-    return Scope(window="last_30d", as_of=datetime.now(UTC).date(), tz=settings.tz)
 
 
 def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> int:
@@ -76,7 +70,7 @@ def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> in
 
 def prime(store: Store, settings: Settings, pages: Sequence[Page] = PAGES) -> int:
     """Prime every page's default view; return how many questions were asked."""
-    scope = default_scope(settings)
+    scope = default_scope(settings.tz)
     return sum(prime_page(store, settings, page, scope) for page in pages)
 
 

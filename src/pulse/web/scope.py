@@ -55,13 +55,19 @@ class Scope:
         return urlencode(self.params(**extra))
 
 
+def default_scope(tz: str) -> Scope:
+    """What a page shows with no parameters: the last 30 days to today, platform-wide."""
+    return Scope(window="last_30d", as_of=datetime.now(UTC).date(), tz=tz)
+
+
 def read_scope(request: Request, default_tz: str) -> Scope:
     """The scope of a page or fragment request; 422 naming the bad parameter."""
     q = request.query_params
     try:
         as_of_text = q.get("as_of") or None
-        as_of = parse_date(as_of_text) if as_of_text else datetime.now(UTC).date()
-        window = q.get("window") or "last_30d"
+        default = default_scope(default_tz)
+        as_of = parse_date(as_of_text) if as_of_text else default.as_of
+        window = q.get("window") or default.window
         if window == "custom":
             window = f"{q.get('start', '')}..{q.get('end', '')}"
         parse_window(window, as_of)
