@@ -2,7 +2,9 @@
 
     uv run python bench/ingest.py [--scale medium] [--http-messages 200000] [--data demo.jsonl]
 
-Prints messages/s for each path and the ratio to the baseline measured in the same run.
+Prints messages/s for each path and the ratio to the baseline measured in the same run. The
+HTTP figure is the served steady state: batches start once the server has primed its dashboards
+(`/healthz` says `priming: false`), a one-off computation at start that shares the two cores.
 Targets on a 2-core machine: >= 200,000 msg/s file import, >= 20,000 msg/s over HTTP.
 """
 
@@ -91,12 +93,16 @@ def bench_http(path: Path, workdir: Path, messages: int, clients: int) -> tuple[
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        started = time.perf_counter()
+        while True:  # steady state: up, and done priming the dashboards (a one-off at start)
             try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
+                if not httpx.get(base + "/healthz", timeout=5).json()["priming"]:
+                    break
             except httpx.TransportError:
-                time.sleep(0.1)
+                if time.perf_counter() - started > 60:
+                    raise
+            time.sleep(0.2)
+        print(f"server up and primed in {time.perf_counter() - started:.1f} s")
         lines = path.read_bytes().splitlines()[:messages]
         bodies = [
             b'{"batch":[' + b",".join(lines[i : i + BATCH]) + b"]}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -244,6 +245,18 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
     return {"cold": _ms(cold), "fresh": _ms(fresh), "warm": _ms(warm), "asked": asked}
 
 
+def time_empty(page: Page) -> float:
+    """Seconds to ask `page` on a new, empty store: the cost of building and compiling its
+    queries, which a cold run pays whatever the data (its queries then find no rows)."""
+    with tempfile.TemporaryDirectory(prefix="pulse-empty-") as tmp:
+        store = connect(str(Path(tmp) / "empty.duckdb"))
+        started = time.perf_counter()
+        ask_page(store, page)
+        seconds = time.perf_counter() - started
+        store.close()
+    return seconds
+
+
 def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str, Any]:
     """The page's core numbers through the catalog (cold) and through pandas."""
     values: dict[str, tuple[Any, Any]] = {}
@@ -297,23 +310,26 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s (not counted below)"
         )
         print(
-            "ms; cold = a new store connection; new data = the same questions again after an\n"
-            "ingest (answers computed again, SQL not compiled again); warm = remembered answers;\n"
-            "core = the page's numbers pandas also computes, catalog (cold / new data) vs pandas"
+            "ms; cold = a new store connection; empty = cold on an empty store (building and\n"
+            "compiling the queries); new data = the same questions again after an ingest (answers\n"
+            "computed again, SQL not compiled again); warm = remembered answers; core = the\n"
+            "page's numbers pandas also computes, catalog (cold / new data) vs pandas"
         )
         print(
-            f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'new p50':>9} "
-            f"{'new p95':>9} {'warm p50':>9} {'warm p95':>9} | {'core':>4} {'cold p95':>9} "
-            f"{'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
+            f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'empty':>7} "
+            f"{'new p50':>9} {'new p95':>9} {'warm p50':>9} {'warm p95':>9} | {'core':>4} "
+            f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
         for page in PAGES:
             page_times = time_page(path, page, args.runs, args.cold_runs)
+            empty = time_empty(page) * 1000
             ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
             core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
             new50, new95 = page_times["fresh"]
             line = (
-                f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {new50:9.0f} "
+                f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {empty:7.0f} "
+                f"{new50:9.0f} "
                 f"{new95:9.0f} {warm50:9.1f} {warm95:9.1f} |"
             )
             if core:

@@ -363,3 +363,27 @@ def test_trait_history_comes_only_from_messages_that_make_it(store):
     assert (count(store, "traits"), count(store, "entities")) == (0, 1)  # customer c1
     ingest_messages(store, [track("subscription_started", "2026-01-02", user="c1", plan_id="pro")])
     assert store.execute("SELECT entity_id, name, value FROM traits") == [("c1", "plan_id", "pro")]
+
+
+def test_an_import_puts_the_insertion_order_setting_back(store, tmp_path):
+    """An import stages rows in any order (global to a DuckDB database, see `_insertion_order`);
+    after it, stored, rejected or failed inside DuckDB, queries see the default again."""
+    if store.engine != "duckdb":
+        pytest.skip("a DuckDB setting")
+
+    def preserved() -> bool:
+        return bool(store.execute("SELECT current_setting('preserve_insertion_order')")[0][0])
+
+    good = _write_jsonl(tmp_path / "good.jsonl", [identify("c1", "2026-01-01")])
+    bad = _write_jsonl(tmp_path / "bad.jsonl", [{"type": "identify"}])
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b'{"type": "identify", "userId": "\xff\xfe"}\n')
+    assert ingest_chunks(store, [(str(good), read_chunks(good))]).stored == 1
+    assert preserved()
+    with pytest.raises(RejectedBatch):
+        ingest_chunks(store, [(str(bad), read_chunks(bad))])
+    assert preserved()
+    with pytest.raises(Exception, match=r"(?i)utf-8|unicode"):  # DuckDB's reader: not UTF-8
+        ingest_chunks(store, [(str(broken), read_chunks(broken))])
+    assert preserved()
+    assert count(store) == 1

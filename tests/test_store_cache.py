@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date
 
+import pytest
+
 from messages import ask, identify, load, track
 from pulse.metrics.engine import Query
+from pulse.store.lock import FairLock
 from pulse.store.refresher import Refresher
 
 
@@ -103,3 +107,25 @@ def test_the_refresher_warms_answers_after_an_ingest(store):
     query = Query("customers.total", date(2026, 2, 28), "this_month")
     remembered = store.cached(("metric", query, "USD"), lambda: {"value": "not remembered"})
     assert remembered["value"] == 2
+
+
+def test_the_store_lock_is_granted_in_turn_and_reentrant():
+    """A thread asking query after query (priming) cannot take the lock back ahead of one
+    already waiting for it (an ingest batch)."""
+    lock = FairLock()
+    order: list[str] = []
+
+    def waiter() -> None:
+        with lock:
+            order.append("waiter")
+
+    with lock, lock:  # reentrant
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.2)  # the waiter is queued
+    with lock:  # released and asked again at once: the waiter goes first
+        order.append("again")
+    thread.join(timeout=5)
+    assert order == ["waiter", "again"]
+    with pytest.raises(RuntimeError, match="does not hold"):
+        lock.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from pulse.settings import Settings
 from pulse.web.pages import PAGES
 from pulse.web.prime import prime_page
 from pulse.web.scope import default_scope
+from server import serving
 
 FRAGMENT = re.compile(r'data-(?:tiles|fragment|chart)="([^"]+)"')
 
@@ -39,3 +41,15 @@ def test_a_primed_page_computes_nothing_when_visited(site: Site, client: httpx.C
     for url in urls:
         assert client.get(url).status_code == 200, url
     assert site.store.computed == computed  # every fragment read a remembered answer
+
+
+def test_health_tells_while_priming_runs_and_shutdown_stops_it(store):
+    """Priming a store's default views takes seconds (hundreds of questions), so the first
+    health check sees it running; the server's shutdown stops it after the current question."""
+    with serving(store, Settings(db=store.url, refresh=True)) as base:
+        assert httpx.get(base + "/healthz", timeout=30).json()["priming"] is True
+    computed = store.computed  # shut down: priming stopped, no more questions are asked
+    time.sleep(1.0)
+    assert store.computed == computed
+    with serving(store, Settings(db=store.url)) as base:  # PULSE_REFRESH=0
+        assert httpx.get(base + "/healthz", timeout=30).json()["priming"] is False

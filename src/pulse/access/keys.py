@@ -111,7 +111,7 @@ def create(
 
 def lookup(store: Store, key: str) -> ApiKey | None:
     """The active key whose secret is `key`, or None (unknown or revoked)."""
-    rows = store.execute(
+    rows = store.read(
         f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
         (hash_key(key),),
     )

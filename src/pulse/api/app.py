@@ -32,12 +32,15 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
             scheduler.start()
         app.state.scheduler = scheduler
         refresher = None
+        app.state.priming = None
         if settings.refresh:  # default views primed, asked answers kept warm after ingests
-            start_priming(store, settings)
+            app.state.priming = start_priming(store, settings)
             refresher = Refresher(store).start()
         try:
             yield
         finally:
+            if app.state.priming is not None:
+                app.state.priming.cancel()
             if refresher is not None:
                 refresher.stop()
             if scheduler is not None:
@@ -65,8 +68,14 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     auth.install(app, store, settings)
     mount_web(app)
 
-    @app.get("/healthz", tags=["system"], summary="Liveness and schema version")
+    @app.get("/healthz", tags=["system"], summary="Liveness, schema version, priming")
     def healthz() -> dict[str, object]:
-        return {"ok": True, "schema": store.schema_version()}
+        """`priming` is true while the dashboards' default views are computed after start."""
+        priming = app.state.priming
+        return {
+            "ok": True,
+            "schema": store.schema_version(),
+            "priming": priming is not None and priming.running,
+        }
 
     return app

@@ -184,6 +184,16 @@ def _prop_ident(prop: str) -> str:
     return '"to"' if prop == "to" else prop
 
 
+def _kind(value: str) -> str:
+    """The JSON kind of an extracted value from its first character, as `json_type` names it
+    (OBJECT, NULL, or another kind): the value is parsed once, by `json_transform`, not again."""
+    text = f"CAST({value} AS VARCHAR)"
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL WHEN starts_with({text}, '{{') THEN 'OBJECT' "
+        f"WHEN {text} = 'null' THEN 'NULL' ELSE 'OTHER' END"
+    )
+
+
 # Each line is parsed once for the envelope (`try`: an invalid line gives NULL, and only then
 # is it checked again with json_valid); properties and traits are typed once more.
 _PARSE_SQL = f"""
@@ -200,21 +210,21 @@ WITH j AS (
     try_cast(m.timestamp AS TIMESTAMPTZ) AS ts,
     nullif(m.userId, '') AS user_id, nullif(m.groupId, '') AS group_id, m.event AS event,
     m.properties AS properties, m.traits AS traits,
-    json_type(m.properties) AS properties_type, json_type(m.traits) AS traits_type
+    {_kind("m.properties")} AS properties_type, {_kind("m.traits")} AS traits_type
   FROM m
 ), t AS (
   SELECT *, type = 'track' AND properties_type = 'OBJECT' AS track_object FROM f
+), typed AS (
+  SELECT *, CASE WHEN track_object THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p
+  FROM t
 )
 SELECT * EXCLUDE (track_object),
   {ENTITY_OF} AS entity,
-  CASE WHEN track_object THEN json_transform(properties, {PROPERTY_STRUCT}) END AS p,
   CASE WHEN track_object THEN json_transform(properties, {PROPERTY_TEXT_STRUCT}) END AS pv,
   CASE WHEN type <> 'track' AND traits_type = 'OBJECT'
        THEN json_transform(traits, {TRAIT_TEXT_STRUCT}) END AS tv,
-  coalesce(
-    CASE WHEN track_object THEN nullif(properties ->> '$.partner_id', '') END,
-    CASE WHEN type = 'track' THEN group_id END) AS partner_id
-FROM t
+  coalesce(nullif(p.partner_id, ''), CASE WHEN type = 'track' THEN group_id END) AS partner_id
+FROM typed
 """
 
 # Lines of a text chunk, registered from Arrow as `raw_lines` (n, line).

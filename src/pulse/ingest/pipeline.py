@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,24 @@ def load_chunk(store: Store, cur: Any, chunk: Chunk | FileRows, where: str) -> W
     return WriteResult(staged.messages, _store_staged(store, cur, con, staged))
 
 
+@contextmanager
+def _insertion_order(con: Any, keep: bool) -> Iterator[None]:
+    """Run the block with DuckDB's `preserve_insertion_order` set to `keep`, then flip it back.
+
+    An import stages and inserts rows in any order (every step numbers lines itself): a tenth
+    faster. Only reading a file's lines needs the order, to number them. The setting is global
+    to the database, so an import sets it outside its transaction, holding the store's lock; a
+    failed statement aborts the transaction and the flip back inside it, and then the import's
+    own flip back, after the rollback, puts the default back.
+    """
+    con.execute(f"SET preserve_insertion_order = {str(keep).lower()}")
+    try:
+        yield
+    finally:
+        with suppress(duckdb.Error):
+            con.execute(f"SET preserve_insertion_order = {str(not keep).lower()}")
+
+
 @dataclass(frozen=True)
 class StagedBatches:
     """Several batches checked together: their store rows, and where each message id sits."""
@@ -150,7 +169,9 @@ FILE_SLICE = 1_000_000
 
 def jsonl_rows(store: Store, cur: Any, path: str, size: int) -> Iterator[FileRows]:
     """Slices of a JSON Lines file, read in one pass by DuckDB into the staging connection."""
-    rows = read_lines(_staging(store, cur), path)
+    con = _staging(store, cur)
+    with _insertion_order(con, keep=True):
+        rows = read_lines(con, path)
     for low in range(0, rows, FILE_SLICE):
         high = min(low + FILE_SLICE, rows)
         yield FileRows(path, low, high, size * (high - low) // max(rows, 1))
@@ -197,7 +218,8 @@ def ingest_chunks(
     `progress(messages, bytes)` is called after each chunk.
     """
     result = ImportResult()
-    with store.transaction() as cur:
+    unordered = store.con.con if store.engine == "duckdb" else engine()
+    with store.lock, _insertion_order(unordered, keep=False), store.transaction() as cur:
         for label, source in chunks:
             file_chunks = source(store, cur) if callable(source) else source
             for chunk in file_chunks:

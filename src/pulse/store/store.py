@@ -26,6 +26,7 @@ import ibis.expr.operations as ops
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from pulse.store.lock import FairLock
 from pulse.store.schema import LATEST, MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Store:
     url: str
     con: BaseBackend
     engine: str  # "duckdb" or "postgres"
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: FairLock = field(default_factory=FairLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
     _snapshot_builds: dict[str, Callable[[], ibis.Table]] = field(default_factory=dict)
@@ -80,6 +81,8 @@ class Store:
     )
     _tables: dict[str, ibis.Table] = field(default_factory=dict)
     _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
+    _readers: threading.local = field(default_factory=threading.local)  # see `read`
+    _reader_cursors: list[Any] = field(default_factory=list)
 
     def table(self, name: str) -> ibis.Table:
         """A store table as an Ibis expression (its schema looked up once, under the lock:
@@ -325,8 +328,28 @@ class Store:
             cur.execute(self.placeholders(sql), params)
             return list(cur.fetchall()) if cur.description else []
 
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one parameterised query of committed rows without waiting for the store's lock.
+
+        For a lookup on every request (a write key): on DuckDB each thread reads on a connection
+        of its own, beside a write transaction under way, instead of queueing behind its commit.
+        PostgreSQL reads take the lock as `execute` does (one connection per process).
+        """
+        if self.engine != "duckdb":
+            return self.execute(sql, params)
+        cur = getattr(self._readers, "cur", None)
+        if cur is None:
+            with self.lock:
+                cur = self._readers.cur = self.con.con.cursor()
+                cur.execute("SET TimeZone = 'UTC'")
+                self._reader_cursors.append(cur)
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
     def close(self) -> None:
         with self.lock:
+            for cur in self._reader_cursors:
+                cur.close()
             self.con.disconnect()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from pulse.metrics import CATALOG
@@ -26,13 +27,22 @@ from pulse.web.scope import Scope, default_scope
 log = logging.getLogger(__name__)
 
 
-def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> int:
-    """Ask every question `page` asks in `scope`; return how many (a failing one is logged)."""
+def prime_page(
+    store: Store,
+    settings: Settings,
+    page: Page,
+    scope: Scope,
+    stop: threading.Event | None = None,
+) -> int:
+    """Ask every question `page` asks in `scope`; return how many (a failing one is logged).
+    Once `stop` is set, the remaining questions are not asked."""
     engine = Engine(store, CATALOG, settings.currency)
     asked = 0
 
     def ask(what: str, question: Callable[[], object]) -> None:
         nonlocal asked
+        if stop is not None and stop.is_set():
+            return
         try:
             question()
             asked += 1
@@ -68,15 +78,39 @@ def prime_page(store: Store, settings: Settings, page: Page, scope: Scope) -> in
     return asked
 
 
-def prime(store: Store, settings: Settings, pages: Sequence[Page] = PAGES) -> int:
+def prime(
+    store: Store,
+    settings: Settings,
+    pages: Sequence[Page] = PAGES,
+    stop: threading.Event | None = None,
+) -> int:
     """Prime every page's default view; return how many questions were asked."""
     scope = default_scope(settings.tz)
-    return sum(prime_page(store, settings, page, scope) for page in pages)
+    return sum(prime_page(store, settings, page, scope, stop) for page in pages)
 
 
-def start_priming(store: Store, settings: Settings) -> threading.Thread:
-    """Prime in a daemon thread (the server answers meanwhile; a visit computes what is not
-    primed yet, as without priming)."""
-    thread = threading.Thread(target=prime, args=(store, settings), name="pulse-prime", daemon=True)
+@dataclass
+class Priming:
+    """Priming under way in a daemon thread: the server answers meanwhile, and a visit computes
+    what is not primed yet, as without priming."""
+
+    thread: threading.Thread
+    stop: threading.Event
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    def cancel(self, timeout: float = 30.0) -> None:
+        """Stop after the question being computed (the server shuts down)."""
+        self.stop.set()
+        self.thread.join(timeout)
+
+
+def start_priming(store: Store, settings: Settings) -> Priming:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=prime, args=(store, settings, PAGES, stop), name="pulse-prime", daemon=True
+    )
     thread.start()
-    return thread
+    return Priming(thread, stop)

@@ -328,8 +328,7 @@ def table_answer(
         params=params,
         limit=limit,
     )
-    with engine.store.lock:  # one query at a time: Store.table() itself takes no lock
-        return evaluate_table(engine, query)
+    return evaluate_table(engine, query)
 
 
 @router.get("/web/vendor/vega.js")
