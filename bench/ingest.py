@@ -146,7 +146,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="messages for the file import")
     parser.add_argument("--http-messages", type=int, default=200_000)
     parser.add_argument("--naive-messages", type=int, default=5_000)
-    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=16,
+        help="concurrent senders; each waits for its batch's commit before the next, so fewer "
+        "than about 16 leave the server idle between group commits",
+    )
     parser.add_argument(
         "--data", type=Path, default=None, help="JSONL to reuse between runs (written if missing)"
     )
