@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import httpx
 import pypdf
@@ -16,11 +17,14 @@ from typer.testing import CliRunner
 from messages import load
 from pulse.access import audit, keys
 from pulse.cli import app as cli_app
-from pulse.exports.page import PageRequest, page_html
+from pulse.exports.page import page_html
 from pulse.metrics import CATALOG
 from pulse.web.format import format_value
 from pulse.web.pages import PARTNER
+from pulse.web.scope import Scope
 from test_exports import ARTIFACTS, AS_OF, FEB, api_fixture, world  # noqa: F401
+
+SCOPE = Scope(FEB, AS_OF, "UTC", as_of_given=True)  # the period the PDF requests ask for
 
 PARAMS = {"as_of": "2026-02-28", "window": FEB, "format": "pdf"}
 
@@ -50,7 +54,7 @@ def test_page_pdf_tiles_equal_the_api_and_charts_are_vectors(api, store, monkeyp
     assert 'filename="page-partner-2026-02-28.pdf"' in response.headers["content-disposition"]
     pdf = response.content
     text = pdf_text(pdf)
-    html = page_html(store, PARTNER, PageRequest("partner", AS_OF, FEB, currency="USD"))
+    html = page_html(store, PARTNER, SCOPE, "USD")
     tiles = shown_tiles(html)
     wanted = [m for s in PARTNER.sections for m in s.tiles if m in CATALOG.metrics]
     assert sorted(tiles) == sorted(set(wanted))
@@ -86,7 +90,7 @@ def test_page_pdf_tiles_equal_the_api_and_charts_are_vectors(api, store, monkeyp
     # tables are cut at the PDF row cap: customer usage segments has 4 rows (high, medium, low,
     # inactive); with a cap of 2 the snapshot shows the first two and says so
     monkeypatch.setattr("pulse.exports.page.PDF_ROWS", 2)
-    cut = page_html(store, PARTNER, PageRequest("partner", AS_OF, FEB))
+    cut = page_html(store, PARTNER, SCOPE, "USD")
     segments = cut[cut.index("<h3>Customer usage segments</h3>") :]
     segments = segments[: segments.index("</table>")]
     assert segments.count("<tr>") == 3  # the header and two rows
@@ -117,7 +121,7 @@ def test_page_pdf_access(api, store):
     own = get("partner", "starter")
     assert own.status_code == 200
     assert "partner p1" in pdf_text(own.content)
-    html = page_html(store, PARTNER, PageRequest("partner", AS_OF, FEB, partner="p1"))
+    html = page_html(store, PARTNER, replace(SCOPE, partner="p1"), "USD")
     assert shown_tiles(html)["customers.total"] == "1"  # the same request the PDF rendered
     assert get("partner", "starter", partner="p2").status_code == 403
     # explorer partners cannot export; a key without the export scope cannot either

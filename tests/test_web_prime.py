@@ -12,7 +12,7 @@ import pytest
 
 from browser import Site, demo_store_fixture, site_fixture  # noqa: F401
 from pulse.settings import Settings
-from pulse.web.pages import PAGES
+from pulse.web.pages import find_page
 from pulse.web.prime import prime_page
 from pulse.web.scope import default_scope
 from server import serving
@@ -28,7 +28,8 @@ def client(site: Site) -> Any:
 
 @pytest.mark.parametrize("slug", ["partner", "experiences"])
 def test_a_primed_page_computes_nothing_when_visited(site: Site, client: httpx.Client, slug: str):
-    page = next(p for p in PAGES if p.slug == slug)
+    page = find_page(slug)
+    assert page is not None
     settings = Settings(db=site.store.url)
     asked = prime_page(site.store, settings, page, default_scope(settings.tz))
     wanted = len(page.metric_ids()) + len(page.table_ids())

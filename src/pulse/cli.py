@@ -606,11 +606,13 @@ def export_command(
     (`page:admin`, `page:partner`, `page:experiences`, `page:program`; every section). Written
     to the audit log."""
     from pulse.access import audit
-    from pulse.exports.page import PageRequest, find_page, page_slug, render_page_pdf
+    from pulse.exports.page import page_slug, render_page_pdf
     from pulse.exports.pdf import render_pdf
     from pulse.exports.sources import ExportRequest, exportable, resolve
     from pulse.exports.writers import csv_chunks, write_xlsx
     from pulse.metrics.windows import parse_window
+    from pulse.web.pages import find_page
+    from pulse.web.scope import Scope
 
     if format not in ("csv", "xlsx", "pdf"):
         raise _fail(f"format: {format!r} is not csv, xlsx or pdf")
@@ -637,16 +639,15 @@ def export_command(
         sink = out_file.open("wb") if out_file else sys.stdout.buffer
         try:
             if page is not None:
-                wanted = PageRequest(
-                    page.slug,
-                    request.as_of,
-                    window,
-                    partner,
-                    experience,
-                    settings.tz,
-                    settings.currency,
+                wanted = Scope(
+                    window=window,
+                    as_of=request.as_of,
+                    tz=settings.tz,
+                    as_of_given=True,
+                    partner=partner,
+                    experience=experience,
                 )
-                sink.write(render_page_pdf(store, page, wanted))
+                sink.write(render_page_pdf(store, page, wanted, settings.currency))
             elif format == "csv":
                 for piece in csv_chunks(resolve(store, request)):
                     sink.write(piece)

@@ -119,7 +119,7 @@ async def authorize(request: Request) -> None:
         if principal.partner_id is not None and rule.scope != "write":
             _force_partner(request, principal.partner_id)
     except Denied as exc:
-        await run_in_threadpool(_audit_denial, request, exc)
+        await run_in_threadpool(audit_denial, request, exc)
         raise _refusal(request, exc) from None
 
 
@@ -231,7 +231,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise Denied(403, "CSRF token missing or wrong: reload the page and try again")
 
 
-def _audit_denial(request: Request, denial: Denied) -> None:
+def audit_denial(request: Request, denial: Denied) -> None:
     """Refusals of a known principal are security events (seed 001: unauthorised API access)."""
     principal: Principal = request.state.principal
     if principal.kind == "anonymous":

@@ -18,10 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from pulse.access import audit, policy
-from pulse.access.policy import Principal, forced_partner
-from pulse.api.auth import request_actor
+from pulse.access.policy import Denied, Principal, forced_partner
+from pulse.api.auth import audit_denial, request_actor
 from pulse.api.deps import PrincipalDep, SettingsDep, StoreDep
-from pulse.exports.page import PageRequest, find_page, render_page_pdf
+from pulse.exports.page import render_page_pdf
 from pulse.exports.pdf import render_pdf
 from pulse.exports.sources import ExportRequest, exportable, per_partner, resolve
 from pulse.exports.writers import csv_chunks, write_xlsx
@@ -29,7 +29,8 @@ from pulse.metrics import CATALOG
 from pulse.metrics.windows import parse_date, parse_window
 from pulse.settings import check_tz
 from pulse.store.store import Store
-from pulse.web.pages import Page
+from pulse.web.pages import Page, find_page
+from pulse.web.scope import Scope
 from pulse.web.visible import for_principal
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
@@ -103,17 +104,17 @@ async def export(
 
 
 def visible_page(principal: Principal, slug: str) -> Page:
-    """The page narrowed to the sections the principal sees: 404 for an unknown page, 403 when
-    its role may not open the page or nothing on it is left."""
+    """The page narrowed to the sections the principal sees: 404 for an unknown page, Denied
+    (403) when its role may not open the page or nothing on it is left."""
     found = find_page(slug)
     if found is None:
         raise HTTPException(404, f"page: unknown dashboard page {slug!r}")
     rule = policy.rule_for(found.path)
     if rule is None or (rule.section is not None and not policy.sees(principal, rule.section)):
-        raise HTTPException(403, f"role {principal.role} does not see the {slug} page")
+        raise Denied(403, f"role {principal.role} does not see the {slug} page")
     narrowed = for_principal(found, principal)
     if not narrowed.sections:
-        raise HTTPException(403, f"nothing on the {slug} page for role {principal.role}")
+        raise Denied(403, f"nothing on the {slug} page for role {principal.role}")
     return narrowed
 
 
@@ -135,31 +136,20 @@ async def export_page(
 ) -> Response:
     try:
         shown = visible_page(principal, page)
-    except HTTPException as exc:
-        if exc.status_code == 403:  # a security event, as the refusals of `api/auth.py`
-            refusal = {"method": request.method, "status": 403, "reason": exc.detail}
-            await run_in_threadpool(
-                lambda: audit.record(
-                    store,
-                    **request_actor(request),
-                    action="access_denied",
-                    target=request.url.path,
-                    detail=refusal,
-                )
-            )
-        raise
+    except Denied as denial:  # a security event, as every refusal of `api/auth.py`
+        await run_in_threadpool(audit_denial, request, denial)
+        raise HTTPException(denial.status, denial.reason) from None
     try:
-        wanted = PageRequest(
-            page=shown.slug,
-            as_of=parse_date(as_of) if as_of else datetime.now(UTC).date(),
+        wanted = Scope(
             window=window,
+            as_of=parse_date(as_of) if as_of else datetime.now(UTC).date(),
+            tz=check_tz(tz) if tz else settings.tz,
+            as_of_given=True,
             partner=forced_partner(principal, partner),
             experience=experience,
-            tz=check_tz(tz) if tz else settings.tz,
-            currency=settings.currency,
         )
         parse_window(wanted.window, wanted.as_of)  # a bad window: 422 before any rendering
-        data = await run_in_threadpool(render_page_pdf, store, shown, wanted)
+        data = await run_in_threadpool(render_page_pdf, store, shown, wanted, settings.currency)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     filename = f"page-{shown.slug}-{wanted.as_of.isoformat()}.pdf"

@@ -11,7 +11,7 @@ draws as vector paths (no raster image in the PDF).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -25,38 +25,14 @@ from pulse.store.store import Store
 from pulse.web import answers, charts
 from pulse.web.answers import Tile
 from pulse.web.format import format_change, format_value
-from pulse.web.pages import PAGES, Breakdown, Chart, Page, Section, TableView
-from pulse.web.routes import table_answer
+from pulse.web.pages import Breakdown, Chart, Page, Section, TableView
+from pulse.web.routes import chart_spec, table_answer
 from pulse.web.scope import Scope
 
 PREFIX = "page:"  # `pulse export page:admin --format pdf`
 CHART_WIDTH = 320  # px: two charts side by side on an A4 page
 WIDE_CHART_WIDTH = 660
 CHART_FONT = "Liberation Sans"
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """One page snapshot: the page's period and narrowing scopes, as in its URL."""
-
-    page: str  # slug: partner, admin, experiences, program
-    as_of: date
-    window: str = "last_30d"
-    partner: str | None = None
-    experience: str | None = None
-    tz: str = "UTC"
-    currency: str = "USD"
-
-    @property
-    def scope(self) -> Scope:
-        return Scope(
-            window=self.window,
-            as_of=self.as_of,
-            tz=self.tz,
-            as_of_given=True,
-            partner=self.partner,
-            experience=self.experience,
-        )
 
 
 @dataclass(frozen=True)
@@ -85,65 +61,58 @@ def page_slug(name: str) -> str | None:
     return name[len(PREFIX) :] if name.startswith(PREFIX) else None
 
 
-def find_page(slug: str) -> Page | None:
-    return next((p for p in PAGES if p.slug == slug), None)
-
-
-def page_html(store: Store, page: Page, request: PageRequest) -> str:
-    """The page as one HTML document (the caller narrows `page` to what it may see)."""
-    engine = Engine(store, CATALOG, request.currency)
-    sections = [_section(engine, s, request) for s in page.sections]
+def page_html(store: Store, page: Page, scope: Scope, currency: str) -> str:
+    """The page as one HTML document in `scope` (its period and narrowing, as in its URL); the
+    caller narrows `page` to what it may see."""
+    engine = Engine(store, CATALOG, currency)
+    sections = [_section(engine, s, scope) for s in page.sections]
     return (
         environment()
         .get_template("page_snapshot.html")
         .render(
             page=page,
-            request=request,
+            scope=scope,
             sections=sections,
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
     )
 
 
-def render_page_pdf(store: Store, page: Page, request: PageRequest) -> bytes:
+def render_page_pdf(store: Store, page: Page, scope: Scope, currency: str) -> bytes:
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=page_html(store, page, request)).write_pdf()
+    pdf: bytes = HTML(string=page_html(store, page, scope, currency)).write_pdf()
     return pdf
 
 
 # -- one section ---------------------------------------------------------------------------------
 
 
-def _section(engine: Engine, section: Section, request: PageRequest) -> SectionView:
+def _section(engine: Engine, section: Section, scope: Scope) -> SectionView:
     view = SectionView(section.name, section.title, section.intro)
-    scope = request.scope
     for metric_id in section.tiles:
         if metric_id not in CATALOG.metrics:
             view.notes.append(f"{metric_id}: not available yet")
             continue
-        view.tiles.append(answers.tile(engine, scope, metric_id, request.currency))
+        view.tiles.append(answers.tile(engine, scope, metric_id, engine.currency))
     for chart in section.charts:
         view.charts.append(_series(engine, chart, scope))
     for breakdown in section.breakdowns:
-        chart_view, table = _breakdown(engine, breakdown, request)
+        chart_view, table = _breakdown(engine, breakdown, scope)
         view.charts.append(chart_view)
         if table is not None:
             view.tables.append(table)
     if section.benchmarks:
-        view.tables.append(_benchmarks(engine, section.benchmarks, request))
-    tables = list(section.tables)
-    if section.heatmap is not None:
-        tables.append(TableView(section.heatmap.table))
-    for table_view in tables:
-        answer, note = _table_answer(engine, table_view, request)
+        view.tables.append(_benchmarks(engine, section.benchmarks, scope))
+    for table_view in section.table_views():
+        answer, note = _table_answer(engine, table_view, scope)
         if answer is None:
             view.notes.append(str(note))
             continue
         if table_view.view == "funnel":  # the page draws a funnel above the table
             funnel = _svg(charts.funnel_chart(answer), WIDE_CHART_WIDTH)
             view.charts.append(ChartView(answer["label"], funnel, wide=True))
-        view.tables.append(_pdf_table(answer, request.currency))
+        view.tables.append(_pdf_table(answer, engine.currency))
     return view
 
 
@@ -162,36 +131,28 @@ def _series(engine: Engine, chart: Chart, scope: Scope) -> ChartView:
         return ChartView(chart.metric, None, "not available yet")
     title = f"{metric.label} (cumulated)" if chart.cumulative else metric.label
     try:
-        if chart.by is not None:
-            answer = answers.ask(engine, scope, chart.metric, by=chart.by)
-            spec = charts.breakdown_chart(metric, answer)
-        else:
-            grain = charts.grain_for(scope.span)
-            answer = answers.ask(
-                engine, scope, chart.metric, series=grain, cumulative=chart.cumulative
-            )
-            spec = charts.series_chart(metric, answer, grain, chart.cumulative)
+        spec = chart_spec(engine, scope, metric, chart.cumulative, chart.by)
     except ValueError as exc:
         return ChartView(title, None, str(exc))
     return ChartView(title, _svg(spec))
 
 
 def _breakdown(
-    engine: Engine, breakdown: Breakdown, request: PageRequest
+    engine: Engine, breakdown: Breakdown, scope: Scope
 ) -> tuple[ChartView, PdfTable | None]:
     """The breakdown's bar chart and its rows (value, previous, change), as on the page."""
     metric = CATALOG.metrics.get(breakdown.metric)
     if metric is None:
         return ChartView(breakdown.metric, None, "not available yet"), None
     try:
-        answer = answers.ask(engine, request.scope, breakdown.metric, by=breakdown.by)
+        answer = answers.ask(engine, scope, breakdown.metric, by=breakdown.by)
     except ValueError as exc:
         return ChartView(metric.label, None, str(exc)), None
     spec = charts.breakdown_chart(metric, answer)
     title = _title(spec, metric.label)
 
     def shown(value: Any) -> str:
-        return format_value(value, metric.unit, request.currency)
+        return format_value(value, metric.unit, engine.currency)
 
     rows = []
     for row in answer.get("rows", []):
@@ -214,7 +175,7 @@ def _title(spec: dict[str, Any], default: str) -> str:
     return str(title.get("text", default) if isinstance(title, dict) else title)
 
 
-def _benchmarks(engine: Engine, ids: tuple[str, ...], request: PageRequest) -> PdfTable:
+def _benchmarks(engine: Engine, ids: tuple[str, ...], scope: Scope) -> PdfTable:
     """Metric, value, target and verdict, as the page's benchmark rows."""
     rows = []
     for metric_id in ids:
@@ -222,14 +183,14 @@ def _benchmarks(engine: Engine, ids: tuple[str, ...], request: PageRequest) -> P
         if metric is None:
             rows.append([metric_id, "not available yet", "—", "—"])
             continue
-        tile = answers.tile(engine, request.scope, metric_id, request.currency)
+        tile = answers.tile(engine, scope, metric_id, engine.currency)
         verdict = answers.BENCHMARK_WORDS.get(tile.status or "", "—")
         rows.append([metric.label, tile.display, answers.target(metric), verdict])
     return PdfTable("Benchmarks", ["Metric", "Value", "Target", "Verdict"], rows, False)
 
 
 def _table_answer(
-    engine: Engine, view: TableView, request: PageRequest
+    engine: Engine, view: TableView, scope: Scope
 ) -> tuple[dict[str, Any] | None, str | None]:
     """A catalog table's answer as the page shows it, with one row more than the PDF shows
     (tells whether the table was cut), or a note saying why it is left out."""
@@ -239,7 +200,7 @@ def _table_answer(
     if view.on_demand:
         return None, f"{table.label}: computed on demand; export {table.id} on its own"
     try:
-        answer = table_answer(engine, request.scope, table, dict(view.params), PDF_ROWS + 1)
+        answer = table_answer(engine, scope, table, dict(view.params), PDF_ROWS + 1)
     except ValueError as exc:  # the message names the table or the bad parameter
         return None, str(exc)
     return answer, None

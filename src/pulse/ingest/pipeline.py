@@ -87,11 +87,11 @@ def load_chunk(store: Store, cur: Any, chunk: Chunk | FileRows, where: str) -> W
 def _insertion_order(con: Any, keep: bool) -> Iterator[None]:
     """Run the block with DuckDB's `preserve_insertion_order` set to `keep`, then flip it back.
 
-    An import stages and inserts rows in any order (every step numbers lines itself): a tenth
-    faster. Only reading a file's lines needs the order, to number them. The setting is global
-    to the database, so an import sets it outside its transaction, holding the store's lock; a
-    failed statement aborts the transaction and the flip back inside it, and then the import's
-    own flip back, after the rollback, puts the default back.
+    An import stages and inserts rows in any order (each staged line carries its number), a
+    tenth faster; only reading a file's lines needs the order, to number them. The setting is
+    global to the database: the import sets it outside its transaction, under the store's lock.
+    Inside an aborted transaction the flip back fails and is skipped; the import's own, after
+    the rollback, restores the default.
     """
     con.execute(f"SET preserve_insertion_order = {str(keep).lower()}")
     try:

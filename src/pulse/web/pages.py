@@ -66,6 +66,12 @@ class Section:
         ids = [*self.tiles, *(c.metric for c in self.charts), *self.benchmarks]
         return [*ids, *(b.metric for b in self.breakdowns)]
 
+    def table_views(self) -> list[TableView]:
+        """The tables whose answers the section shows, the heatmap's among them (its detail
+        table is asked only when a module is clicked)."""
+        heatmap = [] if self.heatmap is None else [TableView(self.heatmap.table)]
+        return [*self.tables, *heatmap]
+
     def table_ids(self) -> list[str]:
         ids = [t.table for t in self.tables]
         if self.heatmap is not None:
@@ -499,5 +505,5 @@ PROGRAM = Page(
 PAGES: tuple[Page, ...] = (PARTNER, ADMIN, EXPERIENCES, PROGRAM)
 
 
-def page(slug: str) -> Page:
-    return next(p for p in PAGES if p.slug == slug)
+def find_page(slug: str) -> Page | None:
+    return next((p for p in PAGES if p.slug == slug), None)

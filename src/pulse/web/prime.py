@@ -68,13 +68,10 @@ def prime_page(
                     breakdown.metric,
                     partial(answers.ask, engine, scope, breakdown.metric, by=breakdown.by),
                 )
-        views = [(v.table, dict(v.params)) for v in section.tables if not v.on_demand]
-        if section.heatmap is not None:
-            views.append((section.heatmap.table, {}))
-        for table_id, extras in views:
-            table = CATALOG.tables.get(table_id)
-            if table is not None:
-                ask(table_id, partial(table_answer, engine, scope, table, extras))
+        for view in section.table_views():
+            table = CATALOG.tables.get(view.table)
+            if table is not None and not view.on_demand:
+                ask(view.table, partial(table_answer, engine, scope, table, dict(view.params)))
     return asked
 
 
