@@ -6,11 +6,13 @@ A page's numbers are what its fragments ask the catalog for (`web/prime.py` asks
 way): every tile (value and previous window), chart (daily series over the window), breakdown,
 benchmark and table, for the last 30 days ending on the demo's last day.
 
-"cold" opens the store afresh for each run (no snapshot, no compiled SQL, no remembered
-answer); "new data" asks the same questions on an open store right after its data changed
-(every snapshot and answer computed again, the SQL already compiled: what `pulse serve`'s
-refresher does after an ingest); "warm" asks again on an open store, as a dashboard view
-between ingests does.
+"cold" opens the store afresh for each run with no answer kept in it (no snapshot, no compiled
+SQL, no remembered answer: the first start on new data); "new data" asks the same questions on an
+open store right after its data changed (every snapshot and answer computed again, the SQL
+already compiled: what `pulse serve`'s refresher does after an ingest); "restart" opens the store
+afresh with the answers an earlier process kept in it for the current data (`store/kept.py`: the
+next start of `pulse serve`, or another process on the same PostgreSQL store); "warm" asks again on
+an open store, as a dashboard view between ingests does.
 
 The baseline computes a core set of the same numbers with pandas from the raw events and
 traits, already loaded in memory (the load time is printed apart and not counted), and the
@@ -56,6 +58,7 @@ def demo_store(scale: str, data: Path) -> Path:
     """The demo platform at `scale` in a DuckDB file, built once and kept between runs."""
     path = data / f"{scale}-{END.isoformat()}.duckdb"
     if path.exists():
+        connect(str(path)).close()  # migrated to this version's schema
         return path
     data.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".building")
@@ -220,19 +223,40 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
+def forget_kept(path: Path) -> None:
+    """Drop the answers kept in the store: the next connection computes everything."""
+    store = connect(str(path), migrate=False)
+    store.execute("DELETE FROM pulse_answers")
+    store.close()
+
+
+def new_data(store: Store) -> None:
+    """What an ingest does to remembered and kept answers: they are all stale."""
+    with store.transaction() as cur:
+        store.changed(cur)
+
+
 def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, Any]:
     cold: list[float] = []
     for _ in range(cold_runs):
+        forget_kept(path)
         store = connect(str(path), migrate=False)
         started = time.perf_counter()
         asked = ask_page(store, page)
         cold.append(time.perf_counter() - started)
         store.close()
+    restart: list[float] = []  # answers kept by the last cold run, on the same data
+    for _ in range(runs):
+        store = connect(str(path), migrate=False)
+        started = time.perf_counter()
+        ask_page(store, page)
+        restart.append(time.perf_counter() - started)
+        store.close()
     store = connect(str(path), migrate=False)
     ask_page(store, page)
     fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
     for _ in range(cold_runs):
-        store.changed()
+        new_data(store)
         started = time.perf_counter()
         ask_page(store, page)
         fresh.append(time.perf_counter() - started)
@@ -242,7 +266,13 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         ask_page(store, page)
         warm.append(time.perf_counter() - started)
     store.close()
-    return {"cold": _ms(cold), "fresh": _ms(fresh), "warm": _ms(warm), "asked": asked}
+    return {
+        "cold": _ms(cold),
+        "fresh": _ms(fresh),
+        "restart": _ms(restart),
+        "warm": _ms(warm),
+        "asked": asked,
+    }
 
 
 def time_empty(page: Page) -> float:
@@ -262,6 +292,7 @@ def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str,
     values: dict[str, tuple[Any, Any]] = {}
     catalog_s: list[float] = []
     for _ in range(cold_runs):
+        forget_kept(path)
         store = connect(str(path), migrate=False)
         started = time.perf_counter()
         for metric_id in ids:
@@ -272,7 +303,7 @@ def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str,
     store = connect(str(path), migrate=False)
     fresh_s: list[float] = []
     for run in range(cold_runs + 1):
-        store.changed()
+        new_data(store)
         started = time.perf_counter()
         for metric_id in ids:
             Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
@@ -310,14 +341,16 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s (not counted below)"
         )
         print(
-            "ms; cold = a new store connection; empty = cold on an empty store (building and\n"
-            "compiling the queries); new data = the same questions again after an ingest (answers\n"
-            "computed again, SQL not compiled again); warm = remembered answers; core = the\n"
-            "page's numbers pandas also computes, catalog (cold / new data) vs pandas"
+            "ms; cold = a new store connection, no answer kept; empty = cold on an empty store\n"
+            "(building and compiling the queries); new data = the same questions again after an\n"
+            "ingest (answers computed again, SQL not compiled again); restart = a new connection\n"
+            "reading the answers kept in the store; warm = remembered answers; core = the page's\n"
+            "numbers pandas also computes, catalog (cold / new data) vs pandas"
         )
         print(
             f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'empty':>7} "
-            f"{'new p50':>9} {'new p95':>9} {'warm p50':>9} {'warm p95':>9} | {'core':>4} "
+            f"{'new p50':>9} {'new p95':>9} {'restart p50':>11} {'restart p95':>11} "
+            f"{'warm p50':>9} {'warm p95':>9} | {'core':>4} "
             f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
         for page in PAGES:
@@ -326,11 +359,11 @@ def main() -> None:
             ids = [i for i in page.metric_ids() if i in BASELINE and i in CATALOG.metrics]
             core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
-            new50, new95 = page_times["fresh"]
+            (new50, new95), (restart50, restart95) = page_times["fresh"], page_times["restart"]
             line = (
                 f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {empty:7.0f} "
-                f"{new50:9.0f} "
-                f"{new95:9.0f} {warm50:9.1f} {warm95:9.1f} |"
+                f"{new50:9.0f} {new95:9.0f} {restart50:11.1f} {restart95:11.1f} "
+                f"{warm50:9.1f} {warm95:9.1f} |"
             )
             if core:
                 pandas95 = core["pandas"][1]

@@ -42,7 +42,8 @@ def test_a_snapshot_is_kept_until_the_data_changes(store):
     assert len(builds) == 2
     assert store.cached("k", lambda: 1) == 1
     assert store.cached("k", lambda: 2) == 1  # remembered
-    store.changed()
+    with store.transaction() as cur:
+        store.changed(cur)
     assert store.cached("k", lambda: 3) == 3
 
 

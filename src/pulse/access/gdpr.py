@@ -121,6 +121,7 @@ def delete_customer(
             cur.execute(
                 sql("UPDATE events SET payload = ? WHERE message_id = ?"), (payload, message_id)
             )
+        store.changed(cur)  # answers listing the customer are stale now
     now = datetime.now(UTC)
     ingest_messages(
         store,

@@ -127,7 +127,7 @@ def store_batches(store: Store, cur: Any, staged: StagedBatches) -> list[int]:
 
     The caller (group commit) needs them to tell each batch how many of its messages were new.
     """
-    store.changed()
+    store.changed(cur)
     stored = store.insert_events_returning(cur, staged.rows.events)
     store.insert_rows(cur, "traits", staged.rows.traits)
     store.insert_rows(cur, "entities", staged.rows.entities)
@@ -143,7 +143,7 @@ APPEND_FROM = 50_000
 def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
     """Insert the staged messages (new or re-sent) with their traits and entities; return the
     number of new messages."""
-    store.changed()
+    store.changed(cur)
     received_at = datetime.now(UTC)
     if store.engine == "duckdb":
         # `parsed` is on the store's connection: rows go from it straight into the tables.

@@ -160,7 +160,7 @@ def save(store: Store, targets: Sequence[Target]) -> int:
             cur.execute(
                 store.placeholders(_UPSERT), (target.metric, target.period, target.value, now)
             )
-        store.changed()  # remembered answers carry targets: they are stale now
+        store.changed(cur)  # remembered answers carry targets: they are stale now
     return len(targets)
 
 
@@ -181,7 +181,7 @@ def delete_target(store: Store, metric: str, period: str) -> bool:
             (metric, canonical),
         )
         removed = bool(cur.fetchall())
-        store.changed()
+        store.changed(cur)
     return removed
 
 

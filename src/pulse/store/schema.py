@@ -211,6 +211,21 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
 )""",
         ),
     ),
+    Migration(
+        6,
+        "answers kept across processes, and the data stamp they were computed from",
+        (
+            # Bumped by every write of events, traits, entities or targets (`Store.changed`).
+            "CREATE TABLE pulse_state (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO pulse_state VALUES ('data', 0)",
+            """CREATE TABLE pulse_answers (
+  key VARCHAR PRIMARY KEY,
+  stamp BIGINT NOT NULL,
+  answer VARCHAR NOT NULL,
+  computed_at TIMESTAMPTZ NOT NULL
+)""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

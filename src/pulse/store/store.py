@@ -26,6 +26,7 @@ import ibis.expr.operations as ops
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from pulse.store.kept import BUMP_STAMP, MISSING, KeptAnswers
 from pulse.store.lock import FairLock
 from pulse.store.schema import LATEST, MIGRATIONS
 
@@ -75,6 +76,7 @@ class Store:
     )
     _building: list[set[str]] = field(default_factory=list)  # snapshots read by builds under way
     compiled: CompiledSql | None = None  # set by `connect`
+    kept: KeptAnswers | None = None  # answers kept in the store, set by `connect`
     computed: int = 0  # answers `cached` had to compute (for tests and benchmarks)
     _asked: OrderedDict[Hashable, tuple[float, Callable[[], Any]]] = field(
         default_factory=OrderedDict
@@ -100,11 +102,14 @@ class Store:
         """How long a snapshot or answer may be reused while this process wrote nothing."""
         return SNAPSHOT_MAX_AGE if self.engine == "postgres" else math.inf
 
-    def changed(self) -> None:
-        """Say that events, traits or entities changed: snapshots are stale. Call it while
-        holding the write transaction (the lock), so no reader snapshots half-written data."""
+    def changed(self, cur: Any) -> None:
+        """Say that events, traits, entities or targets change in the transaction `cur`:
+        snapshots and answers are stale. The stored data stamp is bumped in that transaction,
+        so answers kept in the store (`store/kept.py`) go stale exactly when it commits. Call it
+        while holding the transaction (the lock), so no reader snapshots half-written data."""
         with self.lock:
             self.data_version += 1
+            cur.execute(BUMP_STAMP)
 
     def snapshot(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
         """`build()` materialised as a temporary table and reused until the data changes.
@@ -155,8 +160,10 @@ class Store:
         """The result of `compute()` for `key`, remembered until the data changes (same rule as
         snapshots). A dashboard asks the same questions again and again between ingests.
 
-        `asked` marks a question a user asked (a metric or table answer): `refresh` computes it
-        again in the background after new data arrives, so the next view of it is warm."""
+        `asked` marks a question a user asked (a metric or table answer, plain JSON): it is
+        also kept in the store for other processes and the next start (`store/kept.py`), and
+        `refresh` computes it again in the background after new data arrives, so the next view
+        of it is warm."""
         with self.lock:
             version, now = self.data_version, time.monotonic()
             if asked:
@@ -168,9 +175,16 @@ class Store:
             if held and held[0] == version and now - held[1] < self.max_age:
                 self._results.move_to_end(key)
                 return copy.deepcopy(held[2])
-        result = compute()
+            kept = self.kept if asked else None
+            stamp = kept.stamp() if kept else 0
+        result = kept.get(key) if kept else MISSING
+        if result is MISSING:
+            result = compute()
+            with self.lock:
+                self.computed += 1
+            if kept:
+                kept.put(key, stamp, result)
         with self.lock:
-            self.computed += 1
             self._results[key] = (version, now, copy.deepcopy(result))
             self._results.move_to_end(key)
             while len(self._results) > RESULTS_KEPT:
@@ -369,6 +383,7 @@ def connect(url: str, *, migrate: bool = True) -> Store:
     con.compile = store.compiled
     if migrate:
         store.migrate()
+    store.kept = KeptAnswers(store)
     return store
 
 

@@ -1,0 +1,80 @@
+"""Answers kept in the store: served to another process or after a restart while the data is
+exactly the data they were computed from, never after it changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from messages import ask, identify, load
+from pulse.metrics import CATALOG
+from pulse.metrics.targets import set_target
+from pulse.store.kept import MISSING, key_digest
+from pulse.store.store import Store, connect
+
+
+@contextmanager
+def another(store: Store) -> Iterator[Store]:
+    """A second connection to the same store: another process, or the next start."""
+    opened = connect(store.url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_an_answer_outlives_the_connection_that_computed_it(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
+    computed = store.computed  # the answer and its building blocks
+    with another(store) as second:
+        assert ask(second, "customers.total", "2026-02-28", "this_month")["value"] == 1
+        assert second.computed == 0  # read, not computed
+        # another question is computed there, and kept for the first connection in turn
+        assert ask(second, "customers.active", "2026-02-28", "this_month")["value"] == 1
+        assert second.computed > 0
+    assert ask(store, "customers.active", "2026-02-28", "this_month")["value"] == 1
+    assert store.computed == computed
+
+
+def test_a_kept_answer_is_not_served_once_the_data_changed(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
+    load(store, identify("c2", "2026-02-02", status="trial"))  # not asked again here
+    with another(store) as second:
+        assert ask(second, "customers.total", "2026-02-28", "this_month")["value"] == 2
+        assert second.computed > 0
+    # the first connection's older answers were deleted when the new one was kept
+    rows = store.execute("SELECT count(*), min(stamp) FROM pulse_answers")
+    stamp = store.execute("SELECT value FROM pulse_state WHERE name = 'data'")[0][0]
+    assert rows[0] == (1, stamp)
+
+
+def test_an_answer_computed_while_the_data_changed_is_not_kept(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    kept = store.kept
+    assert kept is not None
+    before = kept.stamp()
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    assert kept.stamp() == before + 1
+    kept.put(("question", 1), before, {"value": 1})  # computed from the older data
+    assert kept.get(("question", 1)) is MISSING
+    kept.put(("question", 1), before + 1, {"value": 2, "parts": [None, 1.5, "x"]})
+    assert kept.get(("question", 1)) == {"value": 2, "parts": [None, 1.5, "x"]}
+
+
+def test_a_target_change_makes_kept_answers_stale(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["target"] is None
+    set_target(store, CATALOG, "customers.total", "2026-02", 5)
+    with another(store) as second:
+        answer = ask(second, "customers.total", "2026-02-28", "this_month")
+        assert answer["target"] == 5 and second.computed > 0
+
+
+def test_a_key_naming_an_object_by_address_is_never_kept():
+    assert key_digest(("metric", "customers.total", 3)) == key_digest(
+        ("metric", "customers.total", 3)
+    )
+    assert key_digest(("metric", "customers.total", 3)) != key_digest(("metric", "x", 3))
+    assert key_digest(("facts", object())) is None
