@@ -9,7 +9,9 @@ from datetime import date
 import pytest
 
 from messages import ask, identify, load, track
-from pulse.metrics.engine import Query
+from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine, Query
+from pulse.metrics.tables import TableQuery, evaluate_table
 from pulse.store.lock import FairLock
 from pulse.store.refresher import Refresher
 
@@ -79,6 +81,25 @@ def test_the_same_expression_built_twice_compiles_once(store):
     assert first.op() != second.op()
     assert store.con.compile(first) == store.con.compile(second)
     assert _compiles(store) == before + 1
+
+
+def test_a_question_asked_again_after_new_data_runs_the_execution_hooks_once(store):
+    hooks = store.con._run_pre_execute_hooks
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
+    seen = len(hooks._seen)
+    assert seen > 0
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 2
+    assert len(hooks._seen) == seen
+    # a question on an in-memory table (the eleven NPS scores) registers each new one
+    load(store, track("nps_submitted", "2026-02-10", user="c1", score=9))
+    query = TableQuery("nps.distribution", date(2026, 2, 28), "this_month")
+    rows = evaluate_table(Engine(store, CATALOG), query)["rows"]
+    assert [r["responses"] for r in rows] == [0] * 9 + [1, 0]
+    load(store, track("nps_submitted", "2026-02-11", user="c2", score=0))
+    rows = evaluate_table(Engine(store, CATALOG), query)["rows"]
+    assert [r["responses"] for r in rows] == [1] + [0] * 8 + [1, 0]
 
 
 def test_refresh_answers_again_what_users_asked(store):

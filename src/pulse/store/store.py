@@ -381,6 +381,7 @@ def connect(url: str, *, migrate: bool = True) -> Store:
         store = Store(url, con, "duckdb")
     store.compiled = CompiledSql(con.compile)
     con.compile = store.compiled
+    con._run_pre_execute_hooks = HooksOnce(con._run_pre_execute_hooks)
     if migrate:
         store.migrate()
     store.kept = KeptAnswers(store)
@@ -423,6 +424,34 @@ class CompiledSql:
                 while len(self._sql) > self.kept:
                     self._sql.popitem(last=False)
         return sql
+
+
+@dataclass
+class HooksOnce:
+    """Ibis' hooks run before an execution, run once per expression; installed on `con`.
+
+    They register the in-memory tables and UDFs an expression uses, walking its whole graph four
+    times on every execution: a seventh of a page's time after new data, when every question
+    already built runs again. What they registered stays while the expression lives, and the
+    expressions seen are kept alive here.
+    """
+
+    run: Callable[[Any], None]
+    kept: int = COMPILED_KEPT
+    _seen: OrderedDict[ops.Node, None] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, expr: Any) -> None:
+        op = expr.op()
+        with self._lock:
+            if op in self._seen:
+                self._seen.move_to_end(op)
+                return
+        self.run(expr)
+        with self._lock:
+            self._seen[op] = None
+            while len(self._seen) > self.kept:
+                self._seen.popitem(last=False)
 
 
 def _shape(op: ops.Node) -> ops.Node:
