@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
-from messages import ask, identify, load
+from messages import ask, identify, load, track
+from pulse.access import gdpr
 from pulse.metrics import CATALOG
+from pulse.metrics.engine import Engine
+from pulse.metrics.tables import TableQuery, evaluate_table
 from pulse.metrics.targets import set_target
 from pulse.store.kept import MISSING, key_digest
 from pulse.store.store import Store, connect
@@ -57,10 +61,11 @@ def test_an_answer_computed_while_the_data_changed_is_not_kept(store):
     before = kept.stamp()
     load(store, identify("c2", "2026-02-02", status="trial"))
     assert kept.stamp() == before + 1
+    kept.put(("question", 2), before + 1, {"value": 2, "parts": [None, 1.5, "x"]})
     kept.put(("question", 1), before, {"value": 1})  # computed from the older data
     assert kept.get(("question", 1)) is MISSING
-    kept.put(("question", 1), before + 1, {"value": 2, "parts": [None, 1.5, "x"]})
-    assert kept.get(("question", 1)) == {"value": 2, "parts": [None, 1.5, "x"]}
+    # and keeping it was refused without deleting the answers of the current data
+    assert kept.get(("question", 2)) == {"value": 2, "parts": [None, 1.5, "x"]}
 
 
 def test_a_target_change_makes_kept_answers_stale(store):
@@ -78,3 +83,19 @@ def test_a_key_naming_an_object_by_address_is_never_kept():
     )
     assert key_digest(("metric", "customers.total", 3)) != key_digest(("metric", "x", 3))
     assert key_digest(("facts", object())) is None
+
+
+def test_a_customer_deletion_erases_the_answers_that_listed_them(store):
+    load(
+        store,
+        identify("c1", "2026-02-01", status="active"),
+        track("nps_submitted", "2026-02-03", user="c1", score=9, comment="Ada here, love it"),
+    )
+    query = TableQuery("nps.answers", date(2026, 2, 28), "this_month")
+    rows = evaluate_table(Engine(store, CATALOG), query)["rows"]
+    assert [r["comment"] for r in rows] == ["Ada here, love it"]
+    assert "Ada here" in str(store.execute("SELECT answer FROM pulse_answers"))
+    gdpr.delete_customer(store, "c1")
+    assert "Ada here" not in str(store.execute("SELECT answer FROM pulse_answers"))
+    rows = evaluate_table(Engine(store, CATALOG), query)["rows"]
+    assert [r["comment"] for r in rows] == [None]

@@ -122,6 +122,7 @@ def delete_customer(
                 sql("UPDATE events SET payload = ? WHERE message_id = ?"), (payload, message_id)
             )
         store.changed(cur)  # answers listing the customer are stale now
+        cur.execute("DELETE FROM pulse_answers")  # and kept ones go at once
     now = datetime.now(UTC)
     ingest_messages(
         store,

@@ -83,15 +83,16 @@ class KeptAnswers:
 
         The first look on new data reads every answer kept for it in one query (a page asks
         for dozens, one query each cost more than the page's own work); one not among them may
-        have been kept since, by this process or another, and is looked up alone."""
+        have been kept since, by another connection, and is looked up alone."""
         digest = key_digest(key)
         if digest is None:
             return MISSING
-        stamp = self.stamp()
-        if self._loaded != stamp:
-            rows = self.store.execute(_ALL, (stamp,))
-            self._texts, self._loaded = {str(k): str(text) for k, text in rows}, stamp
-        text = self._texts.pop(digest, None)  # remembered in memory from now on
+        with self.store.lock:
+            stamp = self.stamp()
+            if self._loaded != stamp:
+                rows = self.store.execute(_ALL, (stamp,))
+                self._texts, self._loaded = {str(k): str(text) for k, text in rows}, stamp
+            text = self._texts.pop(digest, None)  # remembered in memory from now on
         if text is None:
             rows = self.store.execute(_GET, (digest,))
             text = rows[0][0] if rows else None
@@ -99,7 +100,8 @@ class KeptAnswers:
 
     def put(self, key: Hashable, stamp: int, answer: Any) -> None:
         """Keep `answer`, computed from the data of `stamp`, unless the data changed since.
-        Answers of older data are deleted on the way (they would never be served again)."""
+        Answers of older data are deleted on the way (they would never be served again; the
+        stamp only grows)."""
         digest = key_digest(key)
         if digest is None:
             return
@@ -107,7 +109,7 @@ class KeptAnswers:
         with self.store.transaction() as cur:
             if self._pruned != stamp:
                 cur.execute(
-                    self.store.placeholders("DELETE FROM pulse_answers WHERE stamp <> ?"), (stamp,)
+                    self.store.placeholders("DELETE FROM pulse_answers WHERE stamp < ?"), (stamp,)
                 )
                 self._pruned = stamp
             cur.execute(self.store.placeholders(_PUT), (digest, text, datetime.now(UTC), stamp))
