@@ -41,6 +41,7 @@ from pulse.ingest.pipeline import ingest_messages
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
 from pulse.settings import Settings
+from pulse.store.kept import FORGET_ALL
 from pulse.store.store import Store, connect
 from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
 from pulse.web.prime import prime_page
@@ -226,7 +227,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 def forget_kept(path: Path) -> None:
     """Drop the answers kept in the store: the next connection computes everything."""
     store = connect(str(path), migrate=False)
-    store.execute("DELETE FROM pulse_answers")
+    store.execute(FORGET_ALL)
     store.close()
 
 

@@ -63,9 +63,9 @@ def test_an_answer_computed_while_the_data_changed_is_not_kept(store):
     assert kept.stamp() == before + 1
     kept.put(("question", 2), before + 1, {"value": 2, "parts": [None, 1.5, "x"]})
     kept.put(("question", 1), before, {"value": 1})  # computed from the older data
-    assert kept.get(("question", 1)) is MISSING
+    assert kept.get(("question", 1), kept.stamp()) is MISSING
     # and keeping it was refused without deleting the answers of the current data
-    assert kept.get(("question", 2)) == {"value": 2, "parts": [None, 1.5, "x"]}
+    assert kept.get(("question", 2), kept.stamp()) == {"value": 2, "parts": [None, 1.5, "x"]}
 
 
 def test_a_target_change_makes_kept_answers_stale(store):

@@ -16,6 +16,7 @@ from typing import Any
 
 from pulse.access import audit
 from pulse.ingest.pipeline import ingest_messages
+from pulse.store.kept import FORGET_ALL
 from pulse.store.store import Store
 
 # Customer traits of SPEC §1.2 that metrics read and that do not identify a person.
@@ -122,7 +123,7 @@ def delete_customer(
                 sql("UPDATE events SET payload = ? WHERE message_id = ?"), (payload, message_id)
             )
         store.changed(cur)  # answers listing the customer are stale now
-        cur.execute("DELETE FROM pulse_answers")  # and kept ones go at once
+        cur.execute(FORGET_ALL)  # and kept ones go at once
     now = datetime.now(UTC)
     ingest_messages(
         store,

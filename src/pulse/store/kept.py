@@ -29,10 +29,8 @@ if TYPE_CHECKING:
 
 MISSING: Any = object()  # `KeptAnswers.get` found no current answer
 BUMP_STAMP = "UPDATE pulse_state SET value = value + 1 WHERE name = 'data'"
-_GET = (
-    "SELECT a.answer FROM pulse_answers a JOIN pulse_state s "
-    "ON s.name = 'data' AND s.value = a.stamp WHERE a.key = ?"
-)
+FORGET_ALL = "DELETE FROM pulse_answers"
+_GET = "SELECT answer FROM pulse_answers WHERE key = ? AND stamp = ?"
 _ALL = "SELECT key, answer FROM pulse_answers WHERE stamp = ?"
 # Written only if the data did not change while it was computed: a stale answer is never stored.
 _PUT = (
@@ -78,8 +76,8 @@ class KeptAnswers:
             self._stamp = (self.store.data_version, int(rows[0][0]))
             return self._stamp[1]
 
-    def get(self, key: Hashable) -> Any:
-        """The answer kept for `key` on the current data, or MISSING.
+    def get(self, key: Hashable, stamp: int) -> Any:
+        """The answer kept for `key` on the data of `stamp` (see `stamp`), or MISSING.
 
         The first look on new data reads every answer kept for it in one query (a page asks
         for dozens, one query each cost more than the page's own work); one not among them may
@@ -88,13 +86,12 @@ class KeptAnswers:
         if digest is None:
             return MISSING
         with self.store.lock:
-            stamp = self.stamp()
             if self._loaded != stamp:
                 rows = self.store.execute(_ALL, (stamp,))
                 self._texts, self._loaded = {str(k): str(text) for k, text in rows}, stamp
             text = self._texts.pop(digest, None)  # remembered in memory from now on
         if text is None:
-            rows = self.store.execute(_GET, (digest,))
+            rows = self.store.execute(_GET, (digest, stamp))
             text = rows[0][0] if rows else None
         return MISSING if text is None else json.loads(text)
 

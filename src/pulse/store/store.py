@@ -177,14 +177,14 @@ class Store:
                 return copy.deepcopy(held[2])
             kept = self.kept if asked else None
             stamp = kept.stamp() if kept else 0
-        result = kept.get(key) if kept else MISSING
-        if result is MISSING:
+        result = kept.get(key, stamp) if kept else MISSING
+        computed = result is MISSING
+        if computed:
             result = compute()
-            with self.lock:
-                self.computed += 1
             if kept:
                 kept.put(key, stamp, result)
         with self.lock:
+            self.computed += computed
             self._results[key] = (version, now, copy.deepcopy(result))
             self._results.move_to_end(key)
             while len(self._results) > RESULTS_KEPT:
