@@ -237,6 +237,13 @@ def new_data(store: Store) -> None:
         store.changed(cur)
 
 
+def compiled(store: Store, page: Page) -> None:
+    """Ask `page` once computing every answer, so its queries are built and compiled (answers
+    kept by an earlier run would be read instead)."""
+    new_data(store)
+    ask_page(store, page)
+
+
 def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, Any]:
     cold: list[float] = []
     for _ in range(cold_runs):
@@ -254,7 +261,7 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         restart.append(time.perf_counter() - started)
         store.close()
     store = connect(str(path), migrate=False)
-    ask_page(store, page)
+    compiled(store, page)
     fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
     for _ in range(cold_runs):
         new_data(store)
@@ -274,6 +281,18 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         "warm": _ms(warm),
         "asked": asked,
     }
+
+
+def slowest(path: Path, page: Page, count: int) -> list[tuple[float, str]]:
+    """The page's `count` slowest questions after new data (compiled, computed again), in ms:
+    where the time of a "new data" run goes."""
+    store = connect(str(path), migrate=False)
+    compiled(store, page)
+    new_data(store)
+    seconds: list[tuple[float, str]] = []
+    prime_page(store, SETTINGS, page, SCOPE, timed=lambda what, s: seconds.append((s * 1000, what)))
+    store.close()
+    return sorted(seconds, reverse=True)[:count]
 
 
 def time_empty(page: Page) -> float:
@@ -332,9 +351,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="warm runs per page")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold runs per page")
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / ".data")
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="only list each page's N slowest questions"
+    )
     args = parser.parse_args()
     for scale in args.scale:
         path = demo_store(scale, args.data)
+        if args.slowest:
+            for page in PAGES:
+                listed = slowest(path, page, args.slowest)
+                print(f"\n== {scale} {page.slug}: slowest questions after new data (ms)")
+                for ms, what in listed:
+                    print(f"{ms:9.0f}  {what}")
+            continue
         started = time.perf_counter()
         raw = load_raw(path)
         print(

@@ -30,16 +30,31 @@ def valid_at(facts: ibis.Table, moments: Sequence[tuple[datetime, dict[str, Any]
     """The facts holding at each moment (valid_from < m <= valid_to, or still open), each copy
     tagged with its moment's columns.
 
-    One filter per moment, unioned: moments are few (a window and the one before it, or a
-    series' buckets), and literal moments keep the SQL of a question the same from one build to
-    the next, so the store compiles it once (an in-memory table of moments would differ)."""
-    parts = [
-        facts.filter(
+    The facts are read once: those holding at some moment in the moments' range are repeated
+    per moment by unnesting literal arrays (one per column, unnested in step), then filtered. A
+    union of one filter per moment read them once per moment, 30 times for a daily series.
+    Literal arrays keep the SQL of a question the same from one build to the next, so the store
+    compiles it once (an in-memory table of moments would differ)."""
+    if len(moments) == 1:
+        (moment, tags), *_rest = moments
+        return facts.filter(
             (facts.valid_from < moment) & (facts.valid_to.isnull() | (facts.valid_to >= moment))
         ).mutate(**{name: ibis.literal(value) for name, value in tags.items()})
-        for moment, tags in moments
-    ]
-    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+    first, last = min(m for m, _ in moments), max(m for m, _ in moments)
+    alive = facts.filter(
+        (facts.valid_from < last) & (facts.valid_to.isnull() | (facts.valid_to >= first))
+    )
+    columns = {"_moment": [m for m, _ in moments]} | {
+        name: [tags[name] for _, tags in moments] for name in moments[0][1]
+    }
+    repeated = alive.mutate(
+        **{name: ibis.literal(values).unnest() for name, values in columns.items()}
+    )
+    held = repeated.filter(
+        (repeated.valid_from < repeated._moment)
+        & (repeated.valid_to.isnull() | (repeated.valid_to >= repeated._moment))
+    )
+    return held.drop("_moment")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -33,9 +34,11 @@ def prime_page(
     page: Page,
     scope: Scope,
     stop: threading.Event | None = None,
+    timed: Callable[[str, float], None] | None = None,
 ) -> int:
     """Ask every question `page` asks in `scope`; return how many (a failing one is logged).
-    Once `stop` is set, the remaining questions are not asked."""
+    Once `stop` is set, the remaining questions are not asked; `timed` hears each question's
+    seconds (the bench's slowest questions)."""
     engine = Engine(store, CATALOG, settings.currency)
     asked = 0
 
@@ -44,8 +47,11 @@ def prime_page(
         if stop is not None and stop.is_set():
             return
         try:
+            started = time.perf_counter()
             question()
             asked += 1
+            if timed is not None:
+                timed(what, time.perf_counter() - started)
         except Exception:  # one failing number must not keep the others cold
             log.exception("priming %s on %s failed", what, page.path)
 
