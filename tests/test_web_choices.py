@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from messages import group, load
 from pulse.access.policy import Principal
-from pulse.store.store import Store
+from pulse.store.store import Store, connect
 from pulse.web.choices import Choice, choices, resolve
 
 STAFF = Principal("key", "key:staff", role="executive")
@@ -58,3 +58,14 @@ def test_a_typed_name_resolves_to_its_id() -> None:
     assert resolve(offered, "Beta") is None  # two partners are called so
     assert resolve(offered, "Beta (p2)") == "p2"
     assert resolve(offered, "Gamma") is None
+
+
+def test_a_picker_list_is_kept_for_the_next_start(store: Store) -> None:
+    made(store)
+    listed = choices(store, "partner", STAFF)
+    second = connect(store.url)
+    try:
+        assert choices(second, "partner", STAFF) == listed
+        assert second.computed == 1  # the kept rows made into choices; the entities not read
+    finally:
+        second.close()

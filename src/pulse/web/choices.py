@@ -26,9 +26,17 @@ class Choice:
 
 
 def everything(store: Any, scope: str) -> list[Choice]:
-    """Every choice of the picker of `scope`, by name (remembered until the data changes)."""
+    """Every choice of the picker of `scope`, by name (remembered until the data changes).
+
+    Its rows are asked as a page's numbers are, so kept in the store: a restart lists a partner
+    picker without reading every entity again (a tenth to a fifth of a second at `large`)."""
     entity = ENTITIES[scope]
-    found: list[Choice] = store.cached(("web.choices", entity), lambda: _read(store, entity))
+
+    def listed() -> list[Choice]:
+        rows = store.cached(("web.choices", entity), lambda: _read(store, entity), asked=True)
+        return [Choice(*row) for row in rows]
+
+    found: list[Choice] = store.cached(("web.choice_list", entity), listed)
     return found
 
 
@@ -54,8 +62,9 @@ def resolve(offered: list[Choice], typed: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _read(store: Any, entity: str) -> list[Choice]:
-    """Every entity of the kind with its latest name and partner traits (one query)."""
+def _read(store: Any, entity: str) -> list[tuple[str, str | None, str | None]]:
+    """Every entity of the kind with its latest name and partner traits (one query), by name:
+    each as (id, name, partner)."""
     rows = store.execute(
         "SELECT e.entity_id, t.name, t.value, t.ts FROM entities e "
         "LEFT JOIN traits t ON t.entity = e.entity AND t.entity_id = e.entity_id "
@@ -67,5 +76,5 @@ def _read(store: Any, entity: str) -> list[Choice]:
         held = traits.setdefault(str(entity_id), {})
         if name is not None and value is not None:
             held[str(name)] = str(value)  # ordered by time: the latest wins
-    listed = [Choice(i, t.get("name"), t.get("partner_id")) for i, t in traits.items()]
-    return sorted(listed, key=lambda c: ((c.name or c.id).lower(), c.id))
+    rows = [(i, t.get("name"), t.get("partner_id")) for i, t in traits.items()]
+    return sorted(rows, key=lambda row: ((row[1] or row[0]).lower(), row[0]))
