@@ -42,6 +42,7 @@ from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
 from pulse.settings import Settings
 from pulse.store.kept import FORGET_ALL
+from pulse.store.kept_sql import FORGET_COMPILED
 from pulse.store.store import Store, connect
 from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
 from pulse.web.prime import prime_page
@@ -225,9 +226,11 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 
 
 def forget_kept(path: Path) -> None:
-    """Drop the answers kept in the store: the next connection computes everything."""
+    """Drop the answers and the SQL kept in the store: the next connection computes and
+    compiles everything."""
     store = connect(str(path), migrate=False)
     store.execute(FORGET_ALL)
+    store.execute(FORGET_COMPILED)
     store.close()
 
 
@@ -260,6 +263,16 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         ask_page(store, page)
         restart.append(time.perf_counter() - started)
         store.close()
+    started_on_new: list[float] = []  # a new process after new data: answers computed again
+    for _ in range(cold_runs):
+        store = connect(str(path), migrate=False)
+        new_data(store)
+        store.close()
+        store = connect(str(path), migrate=False)
+        started = time.perf_counter()
+        ask_page(store, page)
+        started_on_new.append(time.perf_counter() - started)
+        store.close()
     store = connect(str(path), migrate=False)
     compiled(store, page)
     fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
@@ -278,6 +291,7 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         "cold": _ms(cold),
         "fresh": _ms(fresh),
         "restart": _ms(restart),
+        "start": _ms(started_on_new),
         "warm": _ms(warm),
         "asked": asked,
     }
@@ -371,14 +385,17 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s (not counted below)"
         )
         print(
-            "ms; cold = a new store connection, no answer kept; empty = cold on an empty store\n"
-            "(building and compiling the queries); new data = the same questions again after an\n"
-            "ingest (answers computed again, SQL not compiled again); restart = a new connection\n"
-            "reading the answers kept in the store; warm = remembered answers; core = the page's\n"
-            "numbers pandas also computes, catalog (cold / new data) vs pandas"
+            "ms; cold = a new store connection, no answer and no SQL kept; empty = cold on an\n"
+            "empty store (building and compiling the queries); start = a new connection after\n"
+            "new data (answers computed again, SQL kept by an earlier one); new data = the same\n"
+            "questions again after an ingest (answers computed again, SQL not compiled again);\n"
+            "restart = a new connection reading the answers kept in the store; warm = remembered\n"
+            "answers; core = the page's numbers pandas also computes, catalog (cold / new data)\n"
+            "vs pandas"
         )
         print(
             f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'empty':>7} "
+            f"{'start p50':>9} {'start p95':>9} "
             f"{'new p50':>9} {'new p95':>9} {'restart p50':>11} {'restart p95':>11} "
             f"{'warm p50':>9} {'warm p95':>9} | {'core':>4} "
             f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
@@ -390,8 +407,10 @@ def main() -> None:
             core = time_core(path, raw, ids, args.cold_runs) if ids else None
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
             (new50, new95), (restart50, restart95) = page_times["fresh"], page_times["restart"]
+            start50, start95 = page_times["start"]
             line = (
                 f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {empty:7.0f} "
+                f"{start50:9.0f} {start95:9.0f} "
                 f"{new50:9.0f} {new95:9.0f} {restart50:11.1f} {restart95:11.1f} "
                 f"{warm50:9.1f} {warm95:9.1f} |"
             )

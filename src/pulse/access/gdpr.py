@@ -17,6 +17,7 @@ from typing import Any
 from pulse.access import audit
 from pulse.ingest.pipeline import ingest_messages
 from pulse.store.kept import FORGET_ALL
+from pulse.store.kept_sql import FORGET_COMPILED
 from pulse.store.store import Store
 
 # Customer traits of SPEC §1.2 that metrics read and that do not identify a person.
@@ -124,6 +125,7 @@ def delete_customer(
             )
         store.changed(cur)  # answers listing the customer are stale now
         cur.execute(FORGET_ALL)  # and kept ones go at once
+        cur.execute(FORGET_COMPILED)  # with any query naming the customer in a literal
     now = datetime.now(UTC)
     ingest_messages(
         store,

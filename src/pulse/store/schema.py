@@ -226,6 +226,17 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
 )""",
         ),
     ),
+    Migration(
+        7,
+        "compiled SQL kept across processes",
+        (
+            """CREATE TABLE pulse_compiled (
+  key VARCHAR PRIMARY KEY,
+  sql VARCHAR NOT NULL,
+  compiled_at TIMESTAMPTZ NOT NULL
+)""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -27,6 +27,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from pulse.store.kept import BUMP_STAMP, MISSING, KeptAnswers
+from pulse.store.kept_sql import KeptSql, sql_digest
 from pulse.store.lock import FairLock
 from pulse.store.schema import LATEST, MIGRATIONS
 
@@ -385,6 +386,7 @@ def connect(url: str, *, migrate: bool = True) -> Store:
     if migrate:
         store.migrate()
     store.kept = KeptAnswers(store)
+    store.compiled.kept_sql = KeptSql(store)
     return store
 
 
@@ -395,12 +397,14 @@ class CompiledSql:
     Compiling an Ibis expression costs about as much as running it on DuckDB. The SQL of a
     question does not depend on the data (snapshots keep their table names), so when new data
     arrives every answer is computed again but none is compiled again. Ibis expressions are
-    immutable and compare by structure, so they key the cache themselves.
+    immutable and compare by structure, so they key the cache themselves. The SQL is also kept
+    in the store (`kept_sql.py`), for the next process that asks the same question.
     """
 
     compile_sql: Callable[..., Any]
     kept: int = COMPILED_KEPT
     compiles: int = 0  # expressions actually compiled (for tests and benchmarks)
+    kept_sql: KeptSql | None = None  # SQL kept in the store, set by `connect`
     _sql: OrderedDict[Hashable, str] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -416,9 +420,14 @@ class CompiledSql:
             shape = (_shape(op), limit)  # the same question built again
             with self._lock:
                 sql = self._sql.get(shape)
+            digest = None if sql is not None or self.kept_sql is None else sql_digest(op, limit)
+            if digest is not None and self.kept_sql is not None:
+                sql = self.kept_sql.get(digest)  # compiled by another process, or before
             if sql is None:
                 sql = str(self.compile_sql(expr, limit=limit))
                 self.compiles += 1
+                if digest is not None and self.kept_sql is not None:
+                    self.kept_sql.put(digest, sql)
             with self._lock:
                 self._sql[(op, limit)] = self._sql[shape] = sql
                 while len(self._sql) > self.kept:
