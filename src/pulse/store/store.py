@@ -396,9 +396,10 @@ class CompiledSql:
 
     Compiling an Ibis expression costs about as much as running it on DuckDB. The SQL of a
     question does not depend on the data (snapshots keep their table names), so when new data
-    arrives every answer is computed again but none is compiled again. Ibis expressions are
-    immutable and compare by structure, so they key the cache themselves. The SQL is also kept
-    in the store (`kept_sql.py`), for the next process that asks the same question.
+    arrives every answer is computed again but none is compiled again. An expression keys its
+    SQL itself, and so does its digest (`kept_sql.py`): the same question built again differs
+    from the first build in Ibis' reference serials only, which the digest numbers by its own
+    walk. The SQL is also kept in the store under the digest, for the next process.
     """
 
     compile_sql: Callable[..., Any]
@@ -416,22 +417,25 @@ class CompiledSql:
         op = expr.op()
         with self._lock:
             sql = self._sql.get((op, limit))
-        if sql is None:
-            shape = (_shape(op), limit)  # the same question built again
+        if sql is not None:
+            return sql
+        digest = sql_digest(op, limit)  # the same for the same question built again
+        if digest is not None:
             with self._lock:
-                sql = self._sql.get(shape)
-            digest = None if sql is not None or self.kept_sql is None else sql_digest(op, limit)
-            if digest is not None and self.kept_sql is not None:
+                sql = self._sql.get(digest)
+            if sql is None and self.kept_sql is not None:
                 sql = self.kept_sql.get(digest)  # compiled by another process, or before
-            if sql is None:
-                sql = str(self.compile_sql(expr, limit=limit))
-                self.compiles += 1
-                if digest is not None and self.kept_sql is not None:
-                    self.kept_sql.put(digest, sql)
-            with self._lock:
-                self._sql[(op, limit)] = self._sql[shape] = sql
-                while len(self._sql) > self.kept:
-                    self._sql.popitem(last=False)
+        if sql is None:
+            sql = str(self.compile_sql(expr, limit=limit))
+            self.compiles += 1
+            if digest is not None and self.kept_sql is not None:
+                self.kept_sql.put(digest, sql)
+        with self._lock:
+            self._sql[(op, limit)] = sql
+            if digest is not None:
+                self._sql[digest] = sql
+            while len(self._sql) > self.kept:
+                self._sql.popitem(last=False)
         return sql
 
 
@@ -461,23 +465,3 @@ class HooksOnce:
             self._seen[op] = None
             while len(self._seen) > self.kept:
                 self._seen.popitem(last=False)
-
-
-def _shape(op: ops.Node) -> ops.Node:
-    """`op` with its relation references numbered from 0 in creation order.
-
-    Ibis gives every self-reference and join reference a process-wide serial number, so two
-    builds of the same question differ only there; the numbers never reach the SQL."""
-    serials = sorted({node.identifier for node in op.find(ops.Reference)})
-    if not serials:
-        return op
-    number = {serial: index for index, serial in enumerate(serials)}
-
-    def renumber(node: ops.Node, kwargs: dict[str, Any] | None) -> ops.Node:
-        node = node.__recreate__(kwargs) if kwargs else node
-        if isinstance(node, ops.Reference):
-            return node.copy(identifier=number[node.identifier])
-        return node
-
-    shaped: ops.Node = op.replace(renumber)
-    return shaped
