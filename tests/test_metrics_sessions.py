@@ -90,6 +90,23 @@ def test_sessions_split_on_gaps_over_30_minutes_per_customer_and_experience(stor
     assert (bounce["value"], bounce["previous"]) == (50, 0)  # 2 / 4; January 0 / 1
 
 
+def test_events_at_one_instant_share_their_session(store):
+    """Three events at 12:00 after a 2-hour gap, whatever order they are read in, open one
+    session (12:00–12:20, typed); the 10:00 event is a session alone (a bounce)."""
+    load(
+        store,
+        identify("c3", "2026-02-01"),
+        track("chat_opened", "2026-02-12 10:00", "c3", experience_id="e9"),
+        track("message_sent", "2026-02-12 12:00", "c3", experience_id="e9", role="user"),
+        track("module_viewed", "2026-02-12 12:00", "c3", experience_id="e9", module="quiz"),
+        track("chat_opened", "2026-02-12 12:00", "c3", experience_id="e9"),
+        track("message_sent", "2026-02-12 12:20", "c3", experience_id="e9", role="bot"),
+    )
+    assert value(store, "sessions.total", *FEB) == 2
+    assert value(store, "sessions.with_conversation", *FEB) == 1
+    assert value(store, "sessions.screen_time_min", *FEB) == 20  # 0 + (12:20 − 12:00)
+
+
 def test_screen_time_and_average_duration(store):
     load(store, *chats())
     screen = ask(store, "sessions.screen_time_min", *FEB)

@@ -339,7 +339,7 @@ def _module_views(ctx: TableContext) -> ibis.Table:
     numbered = numbered_events(ctx.src)
     views = numbered.filter(numbered.event == "module_viewed")
     order = ibis.window(
-        group_by=[views.customer_id, views.experience_id, views.session_no],
+        group_by=[views.customer_id, views.experience_id, views.session],
         order_by=[views.ts, views.message_id],
     )
     following = views.ts.lead().over(order)
