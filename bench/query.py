@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from pulse.store.kept import FORGET_ALL
 from pulse.store.kept_sql import FORGET_COMPILED
 from pulse.store.store import Store, connect
 from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
-from pulse.web.prime import prime_page
+from pulse.web.prime import freeze_heap, prime_page
 from pulse.web.scope import Scope
 
 END = date(2026, 11, 22)
@@ -240,11 +241,22 @@ def new_data(store: Store) -> None:
         store.changed(cur)
 
 
-def compiled(store: Store, page: Page) -> None:
+def compiled(store: Store, page: Page) -> int:
     """Ask `page` once computing every answer, so its queries are built and compiled (answers
-    kept by an earlier run would be read instead)."""
+    kept by an earlier run would be read instead); how many numbers it shows."""
     new_data(store)
-    ask_page(store, page)
+    return ask_page(store, page)
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds `run()` takes. The earlier runs' objects are first taken out of the garbage
+    collector's passes, as the server does once primed (`prime.freeze_heap`) and as a new
+    process would not have them: a full pass over them (0.1–0.5 s) otherwise lands on a
+    random run."""
+    freeze_heap()
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, Any]:
@@ -252,46 +264,34 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
     for _ in range(cold_runs):
         forget_kept(path)
         store = connect(str(path), migrate=False)
-        started = time.perf_counter()
-        asked = ask_page(store, page)
-        cold.append(time.perf_counter() - started)
+        cold.append(timed(partial(ask_page, store, page)))
         store.close()
     restart: list[float] = []  # answers kept by the last cold run, on the same data
     for _ in range(runs):
         store = connect(str(path), migrate=False)
-        started = time.perf_counter()
-        ask_page(store, page)
-        restart.append(time.perf_counter() - started)
+        restart.append(timed(partial(ask_page, store, page)))
         store.close()
-    started_on_new: list[float] = []  # a new process after new data: answers computed again
+    start: list[float] = []  # a new process after new data: answers computed again
     for _ in range(cold_runs):
         store = connect(str(path), migrate=False)
         new_data(store)
         store.close()
         store = connect(str(path), migrate=False)
-        started = time.perf_counter()
-        ask_page(store, page)
-        started_on_new.append(time.perf_counter() - started)
+        start.append(timed(partial(ask_page, store, page)))
         store.close()
     store = connect(str(path), migrate=False)
-    compiled(store, page)
+    asked = compiled(store, page)
     fresh: list[float] = []  # after new data: every answer computed again, nothing compiled
     for _ in range(cold_runs):
         new_data(store)
-        started = time.perf_counter()
-        ask_page(store, page)
-        fresh.append(time.perf_counter() - started)
-    warm: list[float] = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        ask_page(store, page)
-        warm.append(time.perf_counter() - started)
+        fresh.append(timed(partial(ask_page, store, page)))
+    warm = [timed(partial(ask_page, store, page)) for _ in range(runs)]
     store.close()
     return {
         "cold": _ms(cold),
         "fresh": _ms(fresh),
         "restart": _ms(restart),
-        "start": _ms(started_on_new),
+        "start": _ms(start),
         "warm": _ms(warm),
         "asked": asked,
     }
@@ -314,9 +314,7 @@ def time_empty(page: Page) -> float:
     queries, which a cold run pays whatever the data (its queries then find no rows)."""
     with tempfile.TemporaryDirectory(prefix="pulse-empty-") as tmp:
         store = connect(str(Path(tmp) / "empty.duckdb"))
-        started = time.perf_counter()
-        ask_page(store, page)
-        seconds = time.perf_counter() - started
+        seconds = timed(partial(ask_page, store, page))
         store.close()
     return seconds
 
@@ -324,33 +322,31 @@ def time_empty(page: Page) -> float:
 def time_core(path: Path, raw: Raw, ids: list[str], cold_runs: int) -> dict[str, Any]:
     """The page's core numbers through the catalog (cold) and through pandas."""
     values: dict[str, tuple[Any, Any]] = {}
+
+    def ours(store: Store) -> None:
+        for metric_id in ids:
+            answer = Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
+            values[metric_id] = (answer["value"], values.get(metric_id, (None, None))[1])
+
+    def theirs() -> None:
+        for metric_id in ids:
+            values[metric_id] = (values[metric_id][0], BASELINE[metric_id](raw))
+
     catalog_s: list[float] = []
     for _ in range(cold_runs):
         forget_kept(path)
         store = connect(str(path), migrate=False)
-        started = time.perf_counter()
-        for metric_id in ids:
-            answer = Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
-            values[metric_id] = (answer["value"], None)
-        catalog_s.append(time.perf_counter() - started)
+        catalog_s.append(timed(partial(ours, store)))
         store.close()
     store = connect(str(path), migrate=False)
     fresh_s: list[float] = []
     for run in range(cold_runs + 1):
         new_data(store)
-        started = time.perf_counter()
-        for metric_id in ids:
-            Engine(store, CATALOG).evaluate(Query(metric_id, END, WINDOW))
+        seconds = timed(partial(ours, store))
         if run:  # the first run compiles
-            fresh_s.append(time.perf_counter() - started)
+            fresh_s.append(seconds)
     store.close()
-    pandas_s: list[float] = []
-    for _ in range(cold_runs):
-        started = time.perf_counter()
-        for metric_id in ids:
-            result = BASELINE[metric_id](raw)
-            values[metric_id] = (values[metric_id][0], result)
-        pandas_s.append(time.perf_counter() - started)
+    pandas_s = [timed(theirs) for _ in range(cold_runs)]
     return {
         "catalog": _ms(catalog_s),
         "fresh": _ms(fresh_s),

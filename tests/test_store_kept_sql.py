@@ -3,13 +3,13 @@ earlier one compiled, and only for the very same expression."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import ibis
 
 from messages import ask, identify, load
 from pulse.access import gdpr
-from pulse.store.kept_sql import sql_digest
+from pulse.store.kept_sql import KEPT_DAYS, sql_digest
 from pulse.store.store import Store, connect
 
 
@@ -49,3 +49,12 @@ def test_a_customer_deletion_erases_the_kept_sql(store: Store) -> None:
     assert store.execute("SELECT count(*) FROM pulse_compiled")[0][0] > 0
     gdpr.delete_customer(store, "c1")
     assert store.execute("SELECT count(*) FROM pulse_compiled")[0][0] == 0
+
+
+def test_sql_kept_over_two_weeks_ago_is_dropped(store: Store) -> None:
+    old = datetime.now(UTC) - timedelta(days=KEPT_DAYS + 1)
+    store.execute("INSERT INTO pulse_compiled VALUES ('old', 'SELECT 1', ?)", (old,))
+    load(store, identify("c1", "2026-02-01", status="active"))
+    ask(store, "customers.total", "2026-02-28", "this_month")  # keeps its SQL, drops the old
+    keys = [k for (k,) in store.execute("SELECT key FROM pulse_compiled")]
+    assert keys and "old" not in keys

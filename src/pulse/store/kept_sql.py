@@ -52,7 +52,7 @@ class KeptSql:
     logged and the query compiled as without it: keeping is never worth a failed answer."""
 
     store: Store
-    _pruned: bool = False
+    _pruned: date | None = None  # the day older SQL was last deleted on (once a day)
 
     def get(self, digest: str) -> str | None:
         try:
@@ -66,9 +66,9 @@ class KeptSql:
         now = datetime.now(UTC)
         try:
             with self.store.transaction() as cur:
-                if not self._pruned:
+                if self._pruned != now.date():
                     cur.execute(self.store.placeholders(_PRUNE), (now - timedelta(KEPT_DAYS),))
-                    self._pruned = True
+                    self._pruned = now.date()
                 cur.execute(self.store.placeholders(_PUT), (digest, sql, now))
         except Exception:  # as in `get`
             log.warning("keeping SQL failed", exc_info=True)
