@@ -90,19 +90,24 @@ def prime(
 ) -> int:
     """Prime every page's default view; return how many questions were asked."""
     scope = default_scope(settings.tz)
-    asked = sum(prime_page(store, settings, page, scope, stop) for page in pages)
-    freeze_heap()
-    return asked
+    return sum(prime_page(store, settings, page, scope, stop) for page in pages)
 
 
 def freeze_heap() -> None:
-    """Take every object alive now out of the garbage collector's full passes.
+    """Take every object alive now out of the garbage collector's full passes (until
+    `gc.unfreeze`).
 
     What priming builds lives as long as the server (expressions, compiled SQL, answers): a
     full pass over it took 0.1–0.5 s at `large`, paid by whichever request set it off. Objects
     freed later by reference counting are still freed; only their cycles would stay."""
     gc.collect()
     gc.freeze()
+
+
+def _prime_then_freeze(store: Store, settings: Settings, stop: threading.Event) -> None:
+    prime(store, settings, PAGES, stop)
+    if not stop.is_set():
+        freeze_heap()
 
 
 @dataclass
@@ -118,15 +123,17 @@ class Priming:
         return self.thread.is_alive()
 
     def cancel(self, timeout: float = 30.0) -> None:
-        """Stop after the question being computed (the server shuts down)."""
+        """Stop after the question being computed (the server shuts down); what priming froze
+        is handed back to the collector, to be freed with the rest."""
         self.stop.set()
         self.thread.join(timeout)
+        gc.unfreeze()
 
 
 def start_priming(store: Store, settings: Settings) -> Priming:
     stop = threading.Event()
     thread = threading.Thread(
-        target=prime, args=(store, settings, PAGES, stop), name="pulse-prime", daemon=True
+        target=_prime_then_freeze, args=(store, settings, stop), name="pulse-prime", daemon=True
     )
     thread.start()
     return Priming(thread, stop)
