@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
-import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -134,30 +133,37 @@ def usage_facts(ctx: TableContext) -> ibis.Table:
     )
 
 
-def members(ctx: TableContext) -> pd.DataFrame:
-    """One row per customer and segment it is in (growth potential adds a second row)."""
+def classified(ctx: TableContext) -> ibis.Table:
+    """One row per customer and segment it is in (growth potential adds a second row), with
+    its usage of plan: the segment rules, computed by the engine for both tables."""
     limits = Thresholds.from_params(ctx.params)
-    frame = ctx.fetch(usage_facts(ctx))
-    credits = pd.to_numeric(frame["plan_credits"], errors="coerce").astype(float)
-    now = frame["consumed_30d"].astype(float)
-    before = frame["consumed_prev_30d"].astype(float)
-    pct = (now / credits * 100).where(credits.notna() & (credits != 0))  # no plan credits: None
-    rated = pct.fillna(-1.0)
-    # no use is inactive; without plan credits unrated; else high / medium / low by % of plan
-    levels = np.select(
-        [now <= 0, pct.isna(), rated >= limits.high, rated >= limits.low],
-        ["inactive", "unrated", "high", "medium"],
-        default="low",
+    facts = usage_facts(ctx)
+    now, before, credits = facts.consumed_30d, facts.consumed_prev_30d, facts.plan_credits
+    # no plan credits: no usage of plan
+    pct = ibis.cases(((credits.notnull() & (credits != 0)), now / credits * 100))
+    rated = facts.mutate(
+        usage_pct=pct,
+        # no use is inactive; without plan credits unrated; else high / medium / low by % of plan
+        segment=ibis.cases(
+            (now <= 0, "inactive"),
+            (pct.isnull(), "unrated"),
+            (pct >= limits.high, "high"),
+            (pct >= limits.low, "medium"),
+            else_="low",
+        ),
+        # growth potential: up growth_pct % or more on the previous 30 days, or at
+        # growth_plan_pct % of the plan
+        grows=((before > 0) & (now >= before * (1 + limits.growth_pct / 100)))
+        | (pct.notnull() & (pct >= limits.growth_plan_pct)),
     )
-    # growth potential: up growth_pct % or more on the previous 30 days, or at growth_plan_pct %
-    # of the plan
-    grows = (before > 0) & (now >= before * (1 + limits.growth_pct / 100))
-    grows |= pct.notna() & (rated >= limits.growth_plan_pct)
-    base = frame.assign(plan_credits=credits, usage_pct=pct)
-    rows = pd.concat(
-        [base.assign(segment=levels), base[grows].assign(segment="growth_potential")],
-        ignore_index=True,
-    )
+    columns = [c.name for c in MEMBER_COLUMNS]
+    growing = rated.filter(rated.grows).mutate(segment=ibis.literal("growth_potential"))
+    return rated.select(*columns).union(growing.select(*columns))
+
+
+def members(ctx: TableContext) -> pd.DataFrame:
+    """`classified` by segment, most used plan first."""
+    rows = ctx.fetch(classified(ctx))
     order = {name: i for i, name in enumerate(SEGMENTS)}
     out = rows[[c.name for c in MEMBER_COLUMNS]].assign(rank=rows["segment"].map(order))
     out = out.sort_values(["rank", "usage_pct", "customer_id"], ascending=[True, False, True])
@@ -165,9 +171,13 @@ def members(ctx: TableContext) -> pd.DataFrame:
 
 
 def segments_table(ctx: TableContext) -> pd.DataFrame:
-    found = members(ctx)
-    total = found["customer_id"].nunique()
-    counts = [int((found["segment"] == name).sum()) for name in SEGMENTS]
+    """Customers per segment, counted by the engine (a member list of every customer is not
+    fetched for counts: 1 s of the partner page at `large`)."""
+    rows = classified(ctx)
+    counted = ctx.fetch(rows.group_by("segment").aggregate(customers=rows.count()))
+    found = {str(k): int(n) for k, n in zip(counted["segment"], counted["customers"], strict=True)}
+    total = sum(n for k, n in found.items() if k != "growth_potential")  # one level each
+    counts = [found.get(name, 0) for name in SEGMENTS]
     shares = [safe_div(n, total) for n in counts]
     return pd.DataFrame(
         {
