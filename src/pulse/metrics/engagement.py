@@ -24,8 +24,8 @@ from pulse.metrics.sessions import (
     conversation_facts,
     counts,
     in_scope,
-    numbered_events,
     percent,
+    sessioned_events,
     total,
 )
 from pulse.metrics.source import Source, local_time
@@ -336,8 +336,8 @@ def heatmap_table(ctx: TableContext) -> pd.DataFrame:
 def _module_views(ctx: TableContext) -> ibis.Table:
     """Module views in scope with `to_next`: seconds until the customer's next module view in
     the same session (null when the session ends first: the customer left on this module)."""
-    numbered = numbered_events(ctx.src)
-    views = numbered.filter(numbered.event == "module_viewed")
+    sessioned = sessioned_events(ctx.src)
+    views = sessioned.filter(sessioned.event == "module_viewed")
     order = ibis.window(
         group_by=[views.customer_id, views.experience_id, views.session],
         order_by=[views.ts, views.message_id],

@@ -165,7 +165,7 @@ def members(ctx: TableContext) -> pd.DataFrame:
     """`classified` by segment, most used plan first."""
     rows = ctx.fetch(classified(ctx))
     order = {name: i for i, name in enumerate(SEGMENTS)}
-    out = rows[[c.name for c in MEMBER_COLUMNS]].assign(rank=rows["segment"].map(order))
+    out = rows.assign(rank=rows["segment"].map(order))
     out = out.sort_values(["rank", "usage_pct", "customer_id"], ascending=[True, False, True])
     return out.drop(columns="rank").reset_index(drop=True)
 

@@ -57,7 +57,7 @@ def _with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
     )
 
 
-def numbered_events(src: Source) -> ibis.Table:
+def sessioned_events(src: Source) -> ibis.Table:
     """Experience events with `session`: the start of their session (it tells a customer's
     sessions in an experience apart), and `interaction` (1 for a typed message or a button
     click).
@@ -96,13 +96,13 @@ def session_rows(src: Source) -> ibis.Table:
 def _sessions(src: Source) -> ibis.Table:
     """Sessions before the platform trait (read as of the question's date) is added: cutting
     events into sessions reads the whole history, so it is done once per data version."""
-    numbered = numbered_events(src)
-    return numbered.group_by("customer_id", "experience_id", ts=numbered.session).aggregate(
-        last=numbered.ts.max(),
-        seconds=numbered.ts.epoch_seconds().max() - numbered.ts.epoch_seconds().min(),
-        conversation=numbered.interaction.max(),
-        partner_id=numbered.partner_id.max(),
-        said_platform=numbered.said_platform.max(),
+    sessioned = sessioned_events(src)
+    return sessioned.group_by("customer_id", "experience_id", ts=sessioned.session).aggregate(
+        last=sessioned.ts.max(),
+        seconds=sessioned.ts.epoch_seconds().max() - sessioned.ts.epoch_seconds().min(),
+        conversation=sessioned.interaction.max(),
+        partner_id=sessioned.partner_id.max(),
+        said_platform=sessioned.said_platform.max(),
     )
 
 

@@ -73,10 +73,9 @@ class Section:
         return [*self.tables, *heatmap]
 
     def table_ids(self) -> list[str]:
-        ids = [t.table for t in self.tables]
-        if self.heatmap is not None:
-            ids += [self.heatmap.table, self.heatmap.detail]
-        return ids
+        """Every table the section reads, the heatmap's detail table too."""
+        detail = [] if self.heatmap is None else [self.heatmap.detail]
+        return [*(v.table for v in self.table_views()), *detail]
 
 
 @dataclass(frozen=True)
