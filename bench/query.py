@@ -12,7 +12,9 @@ open store right after its data changed (every snapshot and answer computed agai
 already compiled: what `pulse serve`'s refresher does after an ingest); "restart" opens the store
 afresh with the answers an earlier process kept in it for the current data (`store/kept.py`: the
 next start of `pulse serve`, or another process on the same PostgreSQL store); "warm" asks again on
-an open store, as a dashboard view between ingests does.
+an open store, as a dashboard view between ingests does; "view" is a dashboard view right after
+new data while the refresher computes the answers again in another thread (it reads the answers
+from before the change, `Store.cached`), and "current" how long until all are current again.
 
 The baseline computes a core set of the same numbers with pandas from the raw events and
 traits, already loaded in memory (the load time is printed apart and not counted), and the
@@ -28,6 +30,7 @@ import argparse
 import gc
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +48,7 @@ from pulse.metrics.engine import Engine, Query
 from pulse.settings import Settings
 from pulse.store.kept import FORGET_ALL
 from pulse.store.kept_sql import FORGET_COMPILED
+from pulse.store.refresher import STALE_FOR
 from pulse.store.store import Store, connect
 from pulse.web.pages import ADMIN, EXPERIENCES, PARTNER, PROGRAM, Page
 from pulse.web.prime import freeze_heap, prime_page
@@ -287,8 +291,11 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         new_data(store)
         fresh.append(timed(partial(ask_page, store, page)))
     warm = [timed(partial(ask_page, store, page)) for _ in range(runs)]
+    view, lag = views_while_refreshing(store, page, cold_runs)
     store.close()
     return {
+        "view": _ms(view),
+        "lag": statistics.median(lag),
         "cold": _ms(cold),
         "fresh": _ms(fresh),
         "restart": _ms(restart),
@@ -296,6 +303,28 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         "warm": _ms(warm),
         "asked": asked,
     }
+
+
+def views_while_refreshing(store: Store, page: Page, runs: int) -> tuple[list[float], list[float]]:
+    """Dashboard views of `page` after new data while the refresher computes its answers again
+    in another thread, as in `pulse serve` (views read the answers from before the change);
+    and the seconds until every answer was current again, per change."""
+    store.stale_for = STALE_FOR  # as the refresher sets it
+    views: list[float] = []
+    lags: list[float] = []
+    for _ in range(runs):
+        new_data(store)
+        refreshing = threading.Thread(target=store.refresh)
+        started = time.perf_counter()
+        refreshing.start()
+        views.append(timed(partial(ask_page, store, page)))
+        while refreshing.is_alive():  # a visitor viewing the page again every half second
+            refreshing.join(0.5)
+            if refreshing.is_alive():
+                views.append(timed(partial(ask_page, store, page)))
+        lags.append(time.perf_counter() - started)
+    store.stale_for = 0.0
+    return views, lags
 
 
 def slowest(path: Path, page: Page, count: int) -> list[tuple[float, str]]:
@@ -387,14 +416,17 @@ def main() -> None:
             "new data (answers computed again, SQL kept by an earlier one); new data = the same\n"
             "questions again after an ingest (answers computed again, SQL not compiled again);\n"
             "restart = a new connection reading the answers kept in the store; warm = remembered\n"
-            "answers; core = the page's numbers pandas also computes, catalog (cold / new data)\n"
-            "vs pandas"
+            "answers; view = a dashboard view right after new data while the refresher\n"
+            "computes the answers again (it reads those from before); current = seconds until\n"
+            "every answer is current again; core = the page's numbers pandas also computes,\n"
+            "catalog (cold / new data) vs pandas"
         )
         print(
             f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'empty':>7} "
             f"{'start p50':>9} {'start p95':>9} "
             f"{'new p50':>9} {'new p95':>9} {'restart p50':>11} {'restart p95':>11} "
-            f"{'warm p50':>9} {'warm p95':>9} | {'core':>4} "
+            f"{'warm p50':>9} {'warm p95':>9} {'view p50':>9} {'view p95':>9} {'current':>7} "
+            f"| {'core':>4} "
             f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
         for page in PAGES:
@@ -405,11 +437,13 @@ def main() -> None:
             (cold50, cold95), (warm50, warm95) = page_times["cold"], page_times["warm"]
             (new50, new95), (restart50, restart95) = page_times["fresh"], page_times["restart"]
             start50, start95 = page_times["start"]
+            view50, view95 = page_times["view"]
             line = (
                 f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {empty:7.0f} "
                 f"{start50:9.0f} {start95:9.0f} "
                 f"{new50:9.0f} {new95:9.0f} {restart50:11.1f} {restart95:11.1f} "
-                f"{warm50:9.1f} {warm95:9.1f} |"
+                f"{warm50:9.1f} {warm95:9.1f} {view50:9.1f} {view95:9.1f} "
+                f"{page_times['lag']:7.1f} |"
             )
             if core:
                 pandas95 = core["pandas"][1]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from messages import ask, identify, load, track
+from pulse.access import gdpr
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
 from pulse.metrics.tables import TableQuery, evaluate_table
@@ -118,6 +119,7 @@ def test_the_refresher_warms_answers_after_an_ingest(store):
     load(store, identify("c1", "2026-02-01", status="active"))
     ask(store, "customers.total", "2026-02-28", "this_month")
     refresher = Refresher(store, poll=0.02, settle=0.02).start()
+    assert store.stale_for == 60.0  # views may read answers it is refreshing
     try:
         load(store, identify("c2", "2026-02-02", status="trial"))
         deadline = time.monotonic() + 30
@@ -126,9 +128,98 @@ def test_the_refresher_warms_answers_after_an_ingest(store):
     finally:
         refresher.stop()
     assert refresher.refreshed == 1
+    assert store.stale_for == 0.0
     query = Query("customers.total", date(2026, 2, 28), "this_month")
     remembered = store.cached(("metric", query, "USD"), lambda: {"value": "not remembered"})
     assert remembered["value"] == 2
+
+
+def test_a_steady_stream_of_writes_does_not_put_refreshing_off(store):
+    load(store, identify("c0", "2026-02-01", status="active"))
+    ask(store, "customers.total", "2026-02-28", "this_month")
+    refresher = Refresher(store, poll=0.02, settle=0.5, longest_settle=0.3).start()
+    written = 0
+    try:
+        deadline = time.monotonic() + 20
+        while refresher.refreshed == 0 and time.monotonic() < deadline:
+            written += 1  # a write every 0.1 s: the data never stays unchanged for 0.5 s
+            load(store, identify(f"c{written}", "2026-02-02", status="trial"))
+            time.sleep(0.1)
+    finally:
+        refresher.stop()
+    assert refresher.refreshed >= 1 and written < 100
+
+
+def _view(store, as_of: date = date(2026, 2, 28)) -> object:
+    """customers.total as a dashboard view shows it (its engine may read answers being
+    refreshed)."""
+    query = Query("customers.total", as_of, "this_month")
+    return Engine(store, CATALOG, stale_ok=True).evaluate(query)["value"]
+
+
+def test_a_view_reads_the_answer_before_new_data_while_it_is_refreshed(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert _view(store) == 1
+    store.stale_for = 60.0  # as the refresher sets it
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    assert _view(store) == 1  # the view does not wait: the refresher is on it
+    assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 2  # the API
+    store.refresh()
+    assert _view(store) == 2
+    store.stale_for = 0.0  # no refresher: nobody would replace a stale answer
+    load(store, identify("c3", "2026-02-03", status="trial"))
+    assert _view(store) == 3
+
+
+def test_a_stale_answer_is_read_only_shortly_after_the_change(store):
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert _view(store) == 1
+    store.stale_for = 0.2
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    assert _view(store) == 1
+    time.sleep(0.3)  # the new data is older than stale_for: the view computes it
+    assert _view(store) == 2
+
+
+def test_no_answer_from_before_an_erasure_is_read_stale(store):
+    load(
+        store,
+        identify("c1", "2026-02-01", status="active"),
+        identify("c2", "2026-02-02", status="active"),
+    )
+    today = datetime.now(UTC).date()  # a customer's deletion counts from now on
+    assert _view(store, today) == 2
+    store.stale_for = 60.0
+    gdpr.delete_customer(store, "c2")
+    assert _view(store, today) == 1
+
+
+def test_a_view_does_not_wait_for_a_query_under_way(store):
+    """The refresher holds the store's lock while it runs a query (seconds at scale); a view
+    reading a remembered answer, and the session lookup of its request, do not queue."""
+    load(store, identify("c1", "2026-02-01", status="active"))
+    assert _view(store) == 1
+    store.stale_for = 60.0
+    load(store, identify("c2", "2026-02-02", status="trial"))
+    held, release = threading.Event(), threading.Event()
+
+    def query_under_way() -> None:
+        with store.lock:
+            held.set()
+            release.wait(10)
+
+    busy = threading.Thread(target=query_under_way)
+    busy.start()
+    held.wait(5)
+    seen: list[object] = []
+    view = threading.Thread(target=lambda: seen.append(_view(store)))
+    view.start()
+    view.join(5)
+    done = not view.is_alive()
+    release.set()
+    busy.join()
+    view.join()
+    assert done and seen == [1]
 
 
 def test_the_store_lock_is_granted_in_turn_and_reentrant():

@@ -123,7 +123,7 @@ def delete_customer(
             cur.execute(
                 sql("UPDATE events SET payload = ? WHERE message_id = ?"), (payload, message_id)
             )
-        store.changed(cur)  # answers listing the customer are stale now
+        store.changed(cur, erasing=True)  # answers listing the customer are stale now
         cur.execute(FORGET_ALL)  # and kept ones go at once
         cur.execute(FORGET_COMPILED)  # with any query naming the customer in a literal
     now = datetime.now(UTC)

@@ -77,7 +77,7 @@ def lookup(store: Store, cookie: str, secret: str) -> Session | None:
         token = signer(secret).unsign(cookie).decode()
     except BadSignature:
         return None
-    rows = store.execute(
+    rows = store.read(  # on every request: not queued behind a query under way
         "SELECT s.token_hash, u.username, u.role, u.partner_id, s.csrf_token "
         "FROM sessions s JOIN users u ON u.username = s.username "
         "WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? "

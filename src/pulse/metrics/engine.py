@@ -86,10 +86,13 @@ class Plan:
 class Engine:
     """Evaluates metrics of one catalog against one store."""
 
-    def __init__(self, store: Store, catalog: Catalog, currency: str = "USD") -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog, currency: str = "USD", *, stale_ok: bool = False
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.currency = currency
+        self.stale_ok = stale_ok  # a dashboard view: see `Store.cached`
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -97,7 +100,10 @@ class Engine:
         """The JSON answer of SPEC §2 for one query (see README for the shape), remembered by
         the store until its data changes."""
         answer: dict[str, Any] = self.store.cached(
-            ("metric", query, self.currency), lambda: self._evaluate(query), asked=True
+            ("metric", query, self.currency),
+            lambda: self._evaluate(query),
+            asked=True,
+            stale_ok=self.stale_ok,
         )
         return answer
 

@@ -103,7 +103,9 @@ def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
     )
     if not engine.catalog.table(query.table).remembered:
         return _evaluate(engine, query)
-    answer: dict[str, Any] = engine.store.cached(key, lambda: _evaluate(engine, query), asked=True)
+    answer: dict[str, Any] = engine.store.cached(
+        key, lambda: _evaluate(engine, query), asked=True, stale_ok=engine.stale_ok
+    )
     return answer
 
 

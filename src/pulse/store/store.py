@@ -38,6 +38,7 @@ POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 # writes show within a minute (SPEC §6); a DuckDB file has a single writing process.
 SNAPSHOT_MAX_AGE = 60.0
 RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped first)
+CHANGES_KEPT = 1024  # data versions whose start time is remembered (for stale answers)
 ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
@@ -84,6 +85,12 @@ class Store:
     )
     _tables: dict[str, ibis.Table] = field(default_factory=dict)
     _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
+    # Remembered answers have a lock of their own: a view reading one must not wait for the
+    # query another thread runs on the connection (the refresher's, up to seconds at scale).
+    _memo: threading.Lock = field(default_factory=threading.Lock)
+    stale_for: float = 0.0  # seconds a view may read answers the data moved on from (refresher)
+    _changes: OrderedDict[int, float] = field(default_factory=OrderedDict)  # version: began at
+    _erased: int = 0  # the version a customer's data was last erased at (see `changed`)
     _readers: threading.local = field(default_factory=threading.local)  # see `read`
     _reader_cursors: list[Any] = field(default_factory=list)
 
@@ -103,13 +110,20 @@ class Store:
         """How long a snapshot or answer may be reused while this process wrote nothing."""
         return SNAPSHOT_MAX_AGE if self.engine == "postgres" else math.inf
 
-    def changed(self, cur: Any) -> None:
+    def changed(self, cur: Any, *, erasing: bool = False) -> None:
         """Say that events, traits, entities or targets change in the transaction `cur`:
         snapshots and answers are stale. The stored data stamp is bumped in that transaction,
         so answers kept in the store (`store/kept.py`) go stale exactly when it commits. Call it
-        while holding the transaction (the lock), so no reader snapshots half-written data."""
+        while holding the transaction (the lock), so no reader snapshots half-written data.
+        `erasing` (a customer's personal data) also forbids serving any earlier answer stale."""
         with self.lock:
             self.data_version += 1
+            with self._memo:
+                self._changes[self.data_version] = time.monotonic()
+                while len(self._changes) > CHANGES_KEPT:
+                    self._changes.popitem(last=False)
+                if erasing:
+                    self._erased = self.data_version
             cur.execute(BUMP_STAMP)
 
     def snapshot(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
@@ -157,26 +171,53 @@ class Store:
                 self._expressions.popitem(last=False)
             return expression
 
-    def cached(self, key: Hashable, compute: Callable[[], Any], *, asked: bool = False) -> Any:
+    def cached(
+        self,
+        key: Hashable,
+        compute: Callable[[], Any],
+        *,
+        asked: bool = False,
+        stale_ok: bool = False,
+    ) -> Any:
         """The result of `compute()` for `key`, remembered until the data changes (same rule as
         snapshots). A dashboard asks the same questions again and again between ingests.
 
         `asked` marks a question a user asked (a metric or table answer, plain JSON): it is
         also kept in the store for other processes and the next start (`store/kept.py`), and
         `refresh` computes it again in the background after new data arrives, so the next view
-        of it is warm."""
-        with self.lock:
-            version, now = self.data_version, time.monotonic()
+        of it is warm. `stale_ok` (a dashboard view) takes the answer remembered before the
+        data changed while the refresher computes it again, if that change is under
+        `stale_for` seconds old (see `_servable`): the view does not wait for the queries."""
+        now = time.monotonic()
+        with self._memo:
             if asked:
                 self._asked[key] = (now, compute)
                 self._asked.move_to_end(key)
                 while len(self._asked) > ASKED_KEPT:
                     self._asked.popitem(last=False)
             held = self._results.get(key)
-            if held and held[0] == version and now - held[1] < self.max_age:
+            if held and self._servable(held[0], held[1], now, stale_ok):
                 self._results.move_to_end(key)
                 return copy.deepcopy(held[2])
-            kept = self.kept if asked else None
+        return self._compute(key, compute, self.kept if asked else None)
+
+    def _servable(self, version: int, at: float, now: float, stale_ok: bool) -> bool:
+        """Whether an answer computed from `version` at `at` may be served `now`: it is current
+        (and younger than `max_age`), or `stale_ok` and the data it misses is younger than
+        `stale_for` (SPEC §6: every dashboard number current within a minute of ingestion)."""
+        if now - at >= self.max_age:
+            return False
+        if version == self.data_version:
+            return True
+        if not stale_ok or version < self._erased:
+            return False
+        changed_at = self._changes.get(version + 1)  # when the data it misses began to arrive
+        return changed_at is not None and now - changed_at < self.stale_for
+
+    def _compute(self, key: Hashable, compute: Callable[[], Any], kept: KeptAnswers | None) -> Any:
+        """`compute()` (or the answer `kept` holds for the current data), remembered."""
+        with self.lock:
+            version, now = self.data_version, time.monotonic()
             stamp = kept.stamp() if kept else 0
         result = kept.get(key, stamp) if kept else MISSING
         computed = result is MISSING
@@ -184,7 +225,7 @@ class Store:
             result = compute()
             if kept:
                 kept.put(key, stamp, result)
-        with self.lock:
+        with self._memo:
             self.computed += computed
             self._results[key] = (version, now, copy.deepcopy(result))
             self._results.move_to_end(key)
@@ -195,9 +236,10 @@ class Store:
     def refresh(self, within: float = 900.0, older_than: float | None = None) -> int:
         """Compute again the answers users asked in the last `within` seconds that are stale
         (the data changed, or they are older than `older_than`), most recent first; return how
-        many. The refresher (`store/refresher.py`) calls it after new data arrives."""
+        many. The refresher (`store/refresher.py`) calls it after new data arrives. The stale
+        answer stays remembered until its new one replaces it, for views that may read it."""
         older_than = self.max_age if older_than is None else older_than
-        with self.lock:
+        with self._memo:
             now, version = time.monotonic(), self.data_version
             recent = [
                 (key, compute)
@@ -206,13 +248,12 @@ class Store:
             ]
         done = 0
         for key, compute in recent:
-            with self.lock:
+            with self._memo:
                 held = self._results.get(key)
-                if held and held[0] == version and time.monotonic() - held[1] < older_than:
-                    continue
-                self._results.pop(key, None)
+            if held and held[0] == version and time.monotonic() - held[1] < older_than:
+                continue
             try:
-                self.cached(key, compute)
+                self._compute(key, compute, self.kept)
             except Exception:  # one failing question must not keep the others cold
                 log.exception("refreshing %r failed", key)
                 continue

@@ -121,7 +121,8 @@ def home(request: Request) -> Response:
 
 
 def _engine(store: Any, settings: Any) -> Engine:
-    return Engine(store, CATALOG, settings.currency)
+    """A dashboard view's engine: it may read answers the refresher is computing again."""
+    return Engine(store, CATALOG, settings.currency, stale_ok=True)
 
 
 @router.get("/web/tiles")
