@@ -15,7 +15,7 @@ DEFAULT_SESSION_SCOPES = frozenset({"read", "export"})
 
 def partner_plan(store: Store, partner_id: str) -> str | None:
     """The partner's current `plan` trait (its own plan with the platform, SPEC §1.2)."""
-    rows = store.execute(
+    rows = store.read(  # on every request of a partner: not queued behind a query under way
         "SELECT value FROM traits WHERE entity = 'partner' AND entity_id = ? AND name = 'plan' "
         "ORDER BY ts DESC LIMIT 1",
         (partner_id,),
