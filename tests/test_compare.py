@@ -53,3 +53,17 @@ def test_year_over_year_counts_and_growth(store):
 def test_an_unknown_comparison_is_refused(store):
     with pytest.raises(ValueError, match=r"^compare: 'decade'"):
         ask(store, "customers.new", "2026-02-28", compare="decade")
+
+
+def test_no_change_from_amounts_that_cancel_out(store):
+    """January: 0.1 + 0.2 paid, 0.3 refunded, whose float sum is 5.6e-17, not 0; shown as 0,
+    it is no base for a change (it gave +1.8e19 %). February: 10 paid."""
+    load(
+        store,
+        paid("2026-01-05", 0.1),
+        paid("2026-01-06", 0.2),
+        track("refund_issued", "2026-01-07", user="payer", amount=0.3),
+        paid("2026-02-10", 10),
+    )
+    answer = ask(store, "revenue.total", "2026-02-28", "this_month")
+    assert (answer["value"], answer["previous"], answer["change_pct"]) == (10, 0, None)

@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from pulse.ingest.normalize import (
     ENTITIES_SQL,
@@ -26,7 +27,7 @@ from pulse.ingest.normalize import (
     staged_rows,
 )
 from pulse.ingest.scope import require_partner
-from pulse.store.store import Store, WriteResult
+from pulse.store.store import PART_MOST, Store, Touched, WriteResult
 
 _engines = threading.local()
 
@@ -127,7 +128,7 @@ def store_batches(store: Store, cur: Any, staged: StagedBatches) -> list[int]:
 
     The caller (group commit) needs them to tell each batch how many of its messages were new.
     """
-    store.changed(cur)
+    store.changed(cur, touched=touched_by(staged.rows.entities))
     stored = store.insert_events_returning(cur, staged.rows.events)
     store.insert_rows(cur, "traits", staged.rows.traits)
     store.insert_rows(cur, "entities", staged.rows.entities)
@@ -143,9 +144,9 @@ APPEND_FROM = 50_000
 def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
     """Insert the staged messages (new or re-sent) with their traits and entities; return the
     number of new messages."""
-    store.changed(cur)
     received_at = datetime.now(UTC)
     if store.engine == "duckdb":
+        store.changed(cur, touched=_touched_staged(cur, staged))
         # `parsed` is on the store's connection: rows go from it straight into the tables.
         params = {"received_at": received_at}
         if staged.messages >= APPEND_FROM:
@@ -158,10 +159,32 @@ def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
         store.insert_select(cur, "entities", ENTITIES_SQL)
         return count
     rows = staged_rows(con, received_at, staged)
+    store.changed(cur, touched=touched_by(rows.entities))
     count = store.insert_rows(cur, "events", rows.events)
     store.insert_rows(cur, "traits", rows.traits)
     store.insert_rows(cur, "entities", rows.entities)
     return int(count)
+
+
+def touched_by(entities: pa.Table) -> Touched:
+    """What a write of these entity rows touches: every (entity, id) whose events, traits or
+    entity row it writes, as the messages' entity rows name them all (see `Store.changed`);
+    None when there are too many for snapshots to be rebuilt in part."""
+    if entities.num_rows > PART_MOST:
+        return None
+    if entities.num_rows == 0:
+        return frozenset()
+    kinds = entities.column("entity").to_pylist()
+    return frozenset(zip(kinds, entities.column("entity_id").to_pylist(), strict=True))
+
+
+def _touched_staged(cur: Any, staged: Staged) -> Touched:
+    """`touched_by` for messages staged on the store's DuckDB connection (a large import is
+    not worth listing: past `PART_MOST` ids snapshots are rebuilt whole anyway)."""
+    if staged.messages >= APPEND_FROM:
+        return None
+    listed = f"SELECT entity, entity_id FROM ({ENTITIES_SQL}) LIMIT {PART_MOST + 1}"
+    return touched_by(cur.sql(listed).to_arrow_table())
 
 
 FILE_SLICE = 1_000_000

@@ -567,7 +567,13 @@ def _scaled(value: float | None, scale: float) -> float | None:
 
 
 def change_pct(value: float | None, previous: float | None) -> float | None:
-    if value is None or previous is None or previous == 0:
+    """The change from `previous` in percent, on the values as answers show them (4 decimals):
+    amounts that cancel out sum to float noise (1e-13, in an order that varies from run to
+    run), which is no base to change from."""
+    if value is None or previous is None:
+        return None
+    value, previous = round(value, 4), round(previous, 4)
+    if previous == 0:
         return None
     return (value - previous) / abs(previous) * 100
 

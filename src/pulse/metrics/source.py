@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis import _
 
-from pulse.store.store import Store
+from pulse.store.store import Part, Store
 
 UTC_TS = dt.Timestamp(timezone="UTC")
 NULLABLE_TS = dt.Timestamp(timezone="UTC", nullable=True)
@@ -95,10 +95,13 @@ class Source:
         return rows.select("entity_id", "value")
 
     def intervals(self, entity: str, name: str) -> ibis.Table:
-        """A trait's history as intervals: entity_id, value, valid_from, valid_to (null = open)."""
+        """A trait's history as intervals: entity_id, value, valid_from, valid_to (null = open).
+        After a write, only the intervals of the entities it touched are built again."""
 
-        def build() -> ibis.Table:
+        def build(ids: ibis.Table | None = None) -> ibis.Table:
             rows = self.trait_rows(entity, name)
+            if ids is not None:
+                rows = rows.filter(rows.entity_id.isin(ids.entity_id))
             window = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.message_id])
             return rows.select(
                 "entity_id",
@@ -108,17 +111,23 @@ class Source:
                 previous=rows.value.lag().over(window),
             )
 
-        return self.store.snapshot(f"intervals_{entity}_{name}", build)
+        return self.store.snapshot(
+            f"intervals_{entity}_{name}", build, Part(entity, "entity_id", build)
+        )
 
     def customers(self) -> ibis.Table:
         """customer_id, created, deleted_at (null if not deleted), partner_id."""
-        return self.store.snapshot("customers", self._customers)
+        return self.store.snapshot(
+            "customers", self._customers, Part("customer", "customer_id", self._customers)
+        )
 
-    def _customers(self) -> ibis.Table:
+    def _customers(self, ids: ibis.Table | None = None) -> ibis.Table:
         entities = self.store.table("entities")
         seen = entities.filter(entities.entity == "customer").select(
             customer_id=_.entity_id, first_seen=_.first_seen
         )
+        if ids is not None:  # the customers a write touched (see `Store.snapshot`)
+            seen = seen.filter(seen.customer_id.isin(ids.entity_id))
         created = self.latest("customer", "created_at").select(
             cid=_.entity_id, created_at=_.value.cast(UTC_TS)
         )

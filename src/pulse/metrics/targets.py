@@ -160,7 +160,8 @@ def save(store: Store, targets: Sequence[Target]) -> int:
             cur.execute(
                 store.placeholders(_UPSERT), (target.metric, target.period, target.value, now)
             )
-        store.changed(cur)  # remembered answers carry targets: they are stale now
+        # remembered answers carry targets: they are stale now (no snapshot reads targets)
+        store.changed(cur, touched=frozenset())
     return len(targets)
 
 
@@ -181,7 +182,7 @@ def delete_target(store: Store, metric: str, period: str) -> bool:
             (metric, canonical),
         )
         removed = bool(cur.fetchall())
-        store.changed(cur)
+        store.changed(cur, touched=frozenset())
     return removed
 
 

@@ -39,6 +39,8 @@ POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 SNAPSHOT_MAX_AGE = 60.0
 RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped first)
 CHANGES_KEPT = 1024  # data versions whose start time is remembered (for stale answers)
+PART_MOST = 10_000  # entity ids a snapshot is rebuilt for in part; past this, it is rebuilt whole
+PART_IDS = "pulse_part_ids"  # the temporary table of the ids a snapshot is rebuilt for
 ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
@@ -48,6 +50,22 @@ ON_CONFLICT = {
     "entities": "ON CONFLICT (entity, entity_id) DO UPDATE SET "
     "first_seen = LEAST(entities.first_seen, excluded.first_seen)",
 }
+
+
+# What a write changed, for snapshots rebuilt in part: the (entity, entity_id) pairs whose events
+# (a customer's, by user_id), traits or entity row it wrote; None when unknown (rebuild whole).
+Touched = frozenset[tuple[str, str]] | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """How a snapshot is rebuilt in part after a write: only its rows of the ids of `entity` the
+    write touched, found in its `column`. `build(ids)` makes the rows of the ids in the table
+    `ids` (one column, entity_id), as the whole build would."""
+
+    entity: str
+    column: str
+    build: Callable[[ibis.Table], ibis.Table]
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,10 @@ class Store:
     lock: FairLock = field(default_factory=FairLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
-    _snapshot_builds: dict[str, Callable[[], ibis.Table]] = field(default_factory=dict)
+    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None]] = field(
+        default_factory=dict
+    )
+    _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
     _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str]]] = field(
         default_factory=OrderedDict
     )
@@ -80,6 +101,8 @@ class Store:
     compiled: CompiledSql | None = None  # set by `connect`
     kept: KeptAnswers | None = None  # answers kept in the store, set by `connect`
     computed: int = 0  # answers `cached` had to compute (for tests and benchmarks)
+    whole_builds: int = 0  # snapshots built whole, and rebuilt in part (idem)
+    part_builds: int = 0
     _asked: OrderedDict[Hashable, tuple[float, Callable[[], Any]]] = field(
         default_factory=OrderedDict
     )
@@ -89,7 +112,8 @@ class Store:
     # query another thread runs on the connection (the refresher's, up to seconds at scale).
     _memo: threading.Lock = field(default_factory=threading.Lock)
     stale_for: float = 0.0  # seconds a view may read answers the data moved on from (refresher)
-    _changes: OrderedDict[int, float] = field(default_factory=OrderedDict)  # version: began at
+    # version: (when it began, what its write touched)
+    _changes: OrderedDict[int, tuple[float, Touched]] = field(default_factory=OrderedDict)
     _erased: int = 0  # the version a customer's data was last erased at (see `changed`)
     _readers: threading.local = field(default_factory=threading.local)  # see `read`
     _reader_cursors: list[Any] = field(default_factory=list)
@@ -110,41 +134,127 @@ class Store:
         """How long a snapshot or answer may be reused while this process wrote nothing."""
         return SNAPSHOT_MAX_AGE if self.engine == "postgres" else math.inf
 
-    def changed(self, cur: Any, *, erasing: bool = False) -> None:
+    def changed(self, cur: Any, *, touched: Touched = None, erasing: bool = False) -> None:
         """Say that events, traits, entities or targets change in the transaction `cur`:
         snapshots and answers are stale. The stored data stamp is bumped in that transaction,
         so answers kept in the store (`store/kept.py`) go stale exactly when it commits. Call it
         while holding the transaction (the lock), so no reader snapshots half-written data.
-        `erasing` (a customer's personal data) also forbids serving any earlier answer stale."""
+        `touched` (what the write changes) lets snapshots be rebuilt in part; `erasing` (a
+        customer's personal data) also forbids serving any earlier answer stale."""
         with self.lock:
             self.data_version += 1
             with self._memo:
-                self._changes[self.data_version] = time.monotonic()
+                self._changes[self.data_version] = (time.monotonic(), touched)
                 while len(self._changes) > CHANGES_KEPT:
                     self._changes.popitem(last=False)
                 if erasing:
                     self._erased = self.data_version
             cur.execute(BUMP_STAMP)
 
-    def snapshot(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+    def snapshot(
+        self, key: str, build: Callable[[], ibis.Table], part: Part | None = None
+    ) -> ibis.Table:
         """`build()` materialised as a temporary table and reused until the data changes.
 
         Entity attributes (a customer's creation, partner and plan; trait intervals) are read by
         almost every metric; computing them once per data version instead of once per query is
-        what keeps a dashboard page fast.
+        what keeps a dashboard page fast. After a write, a snapshot with a `part` is rebuilt
+        only for the entity ids the write touched (`_rebuilt_in_part`); the age limit on
+        PostgreSQL (`max_age`) counts from its last whole build, as other processes' writes are
+        not known here.
         """
         with self.lock:
             for reading in self._building:
                 reading.add(key)
-            self._snapshot_builds[key] = build
+            self._snapshot_builds[key] = (build, part)
             held = self._snapshots.get(key)
             now = time.monotonic()
-            if held and held[0] == self.data_version and now - held[1] < self.max_age:
-                return held[2]
+            if held and now - held[1] < self.max_age:
+                version, built_at, table = held
+                if version == self.data_version:
+                    return table
+                current = self.data_version
+                try:
+                    rebuilt = self._rebuilt_in_part(table, version, part)
+                except Exception:  # a bug in a part's build: the whole build still answers
+                    log.exception("rebuilding snapshot %s in part failed", key)
+                    rebuilt = False
+                if rebuilt:
+                    self._snapshots[key] = (current, built_at, table)
+                    return table
+            self.whole_builds += 1
             name = "pulse_snapshot_" + re.sub(r"\W", "_", key)
+            version = self.data_version
             table = self.con.create_table(name, build(), temp=True, overwrite=True)
-            self._snapshots[key] = (self.data_version, now, table)
+            self._snapshots[key] = (version, now, table)
             return table
+
+    def _touched_since(self, version: int) -> Touched:
+        """Every (entity, id) the writes after `version` touched; None if unknown."""
+        with self._memo:
+            touched: set[tuple[str, str]] = set()
+            for later in range(version + 1, self.data_version + 1):
+                change = self._changes.get(later)
+                if change is None or change[1] is None:
+                    return None
+                touched |= change[1]
+                if len(touched) > 2 * PART_MOST:
+                    return None
+        return frozenset(touched)
+
+    def _rebuilt_in_part(self, table: ibis.Table, version: int, part: Part | None) -> bool:
+        """Bring `table`, the snapshot of data `version`, up to date by replacing only the rows
+        of the ids the writes since touched; False if it must be rebuilt whole (what they
+        touched is unknown, or too many ids). A snapshot without a `part` is current only if
+        they touched nothing."""
+        touched = self._touched_since(version)
+        if touched is None:
+            return False
+        if part is None:
+            return not touched
+        ids = sorted({entity_id for entity, entity_id in touched if entity == part.entity})
+        if len(ids) > PART_MOST:
+            return False
+        if not ids:
+            return True
+        if self._part_ids is None:
+            schema = ibis.schema({"entity_id": "string"})
+            self._part_ids = self.con.create_table(
+                PART_IDS, schema=schema, temp=True, overwrite=True
+            )
+        rows = part.build(self._part_ids)
+        sql = self.con.compile(rows)
+        columns = ", ".join(f'"{column}"' for column in rows.columns)
+        name = table.get_name()
+        self._on_connection(
+            (f"DELETE FROM {PART_IDS}", ()),
+            (f"INSERT INTO {PART_IDS} SELECT unnest(CAST(? AS VARCHAR[]))", (ids,)),
+            (
+                f'DELETE FROM {name} WHERE "{part.column}" IN (SELECT entity_id FROM {PART_IDS})',
+                (),
+            ),
+            (f"INSERT INTO {name} ({columns}) SELECT {columns} FROM ({sql}) AS part", ()),
+        )
+        self.part_builds += 1
+        return True
+
+    def _on_connection(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        """Run statements in one transaction on the connection Ibis reads through: the only one
+        that sees its temporary tables (a DuckDB cursor is a connection of its own)."""
+        raw: Any = self.con.con
+        if self.engine == "postgres":
+            with raw.transaction(), raw.cursor() as cur:
+                for sql, params in statements:
+                    cur.execute(self.placeholders(sql), params)
+            return
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            for sql, params in statements:
+                raw.execute(sql, params)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
 
     def expression(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """The Ibis expression `build()` makes for `key`, built once per store.
@@ -159,7 +269,7 @@ class Store:
                 self._expressions.move_to_end(key)
                 expression, snapshots = held
                 for name in snapshots:
-                    self.snapshot(name, self._snapshot_builds[name])
+                    self.snapshot(name, *self._snapshot_builds[name])
                 return expression
             self._building.append(set())
             try:
@@ -211,8 +321,8 @@ class Store:
             return True
         if not stale_ok or version < self._erased:
             return False
-        changed_at = self._changes.get(version + 1)  # when the data it misses began to arrive
-        return changed_at is not None and now - changed_at < self.stale_for
+        change = self._changes.get(version + 1)  # the data it misses: when it began to arrive
+        return change is not None and now - change[0] < self.stale_for
 
     def _compute(self, key: Hashable, compute: Callable[[], Any], kept: KeptAnswers | None) -> Any:
         """`compute()` (or the answer `kept` holds for the current data), remembered."""

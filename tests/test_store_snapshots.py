@@ -1,0 +1,89 @@
+"""Snapshots rebuilt in part: after a write, only the rows of the entities it touched are built
+again, and every answer is what a whole build gives. Expected values are worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+import pulse.store.store as store_module
+from messages import ask, identify, load, rows, track, value
+from pulse.metrics import CATALOG
+from pulse.metrics.targets import set_target
+
+FEB = ("2026-02-28", "this_month")
+BRIDGE = ("10:40", "11:10", "11:40")
+
+
+def _chat(user: str, when: str, event: str = "chat_opened", **props: object) -> dict[str, object]:
+    return track(event, f"2026-02-10 {when}", user, experience_id="e1", **props)
+
+
+def _sessions(store) -> tuple[object, object]:
+    return value(store, "sessions.total", *FEB), value(store, "sessions.with_conversation", *FEB)
+
+
+@pytest.fixture
+def chats(store):
+    """c1 (active) and c2 (trial), one session each in e1 on Feb 10:
+    c1 10:00–10:10 typed; c2 11:00 bounce."""
+    load(
+        store,
+        identify("c1", "2026-02-01", status="active"),
+        identify("c2", "2026-02-02", status="trial"),
+        _chat("c1", "10:00"),
+        _chat("c1", "10:10", "message_sent", role="user"),
+        _chat("c2", "11:00"),
+    )
+    assert _sessions(store) == (2, 1)
+    assert value(store, "customers.active", *FEB) == 1
+    return store
+
+
+def test_a_write_rebuilds_only_what_its_customers_changed(chats):
+    store = chats
+    whole = store.whole_builds
+    # c2 types at 11:20 (its session becomes a conversation), opens again at 13:00 (a new
+    # session) and turns active: 3 sessions (c1: 1, c2: 2), 2 with a conversation, 2 active
+    load(
+        store,
+        _chat("c2", "11:20", "message_sent", role="user"),
+        _chat("c2", "13:00"),
+        identify("c2", "2026-02-15", status="active"),
+    )
+    assert _sessions(store) == (3, 2)
+    assert value(store, "customers.active", *FEB) == 2
+    assert store.whole_builds == whole and store.part_builds > 0
+
+
+def test_events_bridging_two_sessions_make_one(chats):
+    store = chats
+    load(store, _chat("c1", "12:00"))  # 110 minutes after 10:10: c1's second session
+    assert _sessions(store) == (3, 1)
+    # 10:40 (exactly 30 min after 10:10), 11:10, 11:40 and 12:00 (20 min): one session again,
+    # so c1's two old session rows must both go
+    load(store, *(_chat("c1", at, "module_viewed", module="quiz") for at in BRIDGE))
+    assert _sessions(store) == (2, 1)
+
+
+def test_a_customer_moving_to_a_partner_moves_its_sessions(chats):
+    store = chats
+    assert rows(ask(store, "sessions.total", *FEB, by="partner")) == {None: 2}
+    load(store, identify("c2", "2026-02-03", partner_id="p1"))
+    assert rows(ask(store, "sessions.total", *FEB, by="partner")) == {None: 1, "p1": 1}
+
+
+def test_a_target_rebuilds_no_snapshot(chats):
+    store = chats
+    whole, part = store.whole_builds, store.part_builds
+    set_target(store, CATALOG, "sessions.total", "2026-02", 5)
+    assert _sessions(store) == (2, 1)
+    assert (store.whole_builds, store.part_builds) == (whole, part)
+
+
+def test_a_write_touching_too_many_rebuilds_whole(chats, monkeypatch):
+    store = chats
+    monkeypatch.setattr(store_module, "PART_MOST", 1)
+    whole = store.whole_builds
+    load(store, _chat("c1", "15:00"), _chat("c2", "15:00"))  # two customers: more than 1
+    assert _sessions(store) == (4, 1)
+    assert store.whole_builds > whole
