@@ -173,20 +173,18 @@ class Store:
                 version, built_at, table = held
                 if version == self.data_version:
                     return table
-                current = self.data_version
                 try:
                     rebuilt = self._rebuilt_in_part(table, version, part)
                 except Exception:  # a bug in a part's build: the whole build still answers
                     log.exception("rebuilding snapshot %s in part failed", key)
                     rebuilt = False
                 if rebuilt:
-                    self._snapshots[key] = (current, built_at, table)
+                    self._snapshots[key] = (self.data_version, built_at, table)
                     return table
             self.whole_builds += 1
             name = "pulse_snapshot_" + re.sub(r"\W", "_", key)
-            version = self.data_version
             table = self.con.create_table(name, build(), temp=True, overwrite=True)
-            self._snapshots[key] = (version, now, table)
+            self._snapshots[key] = (self.data_version, now, table)
             return table
 
     def _touched_since(self, version: int) -> Touched:
