@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import pulse.store.store as store_module
-from messages import ask, identify, load, rows, track, value
+from messages import ask, identify, load, plan, rows, track, value
 from pulse.metrics import CATALOG
 from pulse.metrics.targets import set_target
 
@@ -87,3 +87,47 @@ def test_a_write_touching_too_many_rebuilds_whole(chats, monkeypatch):
     load(store, _chat("c1", "15:00"), _chat("c2", "15:00"))  # two customers: more than 1
     assert _sessions(store) == (4, 1)
     assert store.whole_builds > whole
+
+
+def _mrr(store) -> object:
+    return value(store, "revenue.mrr", *FEB)
+
+
+@pytest.fixture
+def subscribers(store):
+    """Plans basic $30 and pro $99 a month; c1 and c2 active, on basic from Feb 1: $60 MRR."""
+    load(
+        store,
+        plan("basic", "2026-01-01", price=30, interval="month"),
+        plan("pro", "2026-01-01", price=99, interval="month"),
+        identify("c1", "2026-01-01", status="active"),
+        identify("c2", "2026-01-01", status="active"),
+        track("subscription_started", "2026-02-01", user="c1", plan_id="basic"),
+        track("subscription_started", "2026-02-01", user="c2", plan_id="basic"),
+    )
+    assert _mrr(store) == 60
+    return store
+
+
+def test_a_customer_upgrading_rebuilds_only_its_subscriptions(subscribers):
+    store = subscribers
+    whole = store.whole_builds
+    load(store, track("subscription_changed", "2026-02-10", user="c2", plan_id="pro"))
+    assert _mrr(store) == 129  # 30 + 99
+    load(store, track("status_changed", "2026-02-20", user="c1", to="churned"))
+    assert _mrr(store) == 99  # c1 churned: its MRR no longer counts
+    assert store.whole_builds == whole
+
+
+def test_a_new_plan_price_rebuilds_every_subscription(subscribers):
+    store = subscribers
+    load(store, plan("basic", "2026-02-05", price=40, interval="month"))
+    assert _mrr(store) == 80  # both on basic at its latest price
+
+
+def test_a_subscription_of_no_customer_is_counted_after_any_write(subscribers):
+    """A subscription sent with a groupId alone (a partner's) names no customer: the rows of
+    no customer are built again after every write."""
+    store = subscribers
+    load(store, track("subscription_started", "2026-02-03", group="p9", plan_id="pro"))
+    assert _mrr(store) == 159  # 30 + 30 + 99

@@ -167,13 +167,12 @@ def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
 
 
 def touched_by(entities: pa.Table) -> Touched:
-    """What a write of these entity rows touches: every (entity, id) whose events, traits or
-    entity row it writes, as the messages' entity rows name them all (see `Store.changed`);
-    None when there are too many for snapshots to be rebuilt in part."""
+    """What a write of messages with these entity rows touches: every (entity, id) whose
+    events, traits or entity row it writes, as the messages' entity rows name them all (each
+    message names one: an identify its customer, a group its entity, a track its customer or
+    partner; see `Store.changed`); None when there are too many to rebuild snapshots in part."""
     if entities.num_rows > PART_MOST:
         return None
-    if entities.num_rows == 0:
-        return frozenset()
     kinds = entities.column("entity").to_pylist()
     return frozenset(zip(kinds, entities.column("entity_id").to_pylist(), strict=True))
 

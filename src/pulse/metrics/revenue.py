@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import ibis
@@ -31,6 +32,7 @@ from pulse.metrics.cohorts import month_text, signup_months
 from pulse.metrics.customers import CHURNED_STATUSES
 from pulse.metrics.engine import movement_kinds
 from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, valid_at
+from pulse.store.store import Part
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -49,19 +51,27 @@ def revenue_facts(src: Source) -> ibis.Table:
     return events.select("ts", "customer_id", "partner_id", value=events.amount_rep * sign)
 
 
+# Subscriptions are converted with plan prices and exchange rates: a write of either rebuilds
+# them whole; one of a customer's events or traits, only that customer's (`Store.snapshot`).
+PRICED_BY = frozenset({"plan", "fx_rate"})
+
+
 def subscription_facts(src: Source) -> ibis.Table:
     """Each subscription's MRR over time: the event's mrr, else its plan's monthly price
     (a snapshot: it depends on no window)."""
-    return src.store.snapshot("subscription_facts", lambda: _subscription_facts(src))
+    build = partial(_subscription_facts, src)
+    part = Part("customer", "customer_id", build, nulls=True, whole_if=PRICED_BY)
+    return src.store.snapshot("subscription_facts", build, part)
 
 
-def _subscription_facts(src: Source) -> ibis.Table:
-    events = src.in_reporting_currency(
-        src.attributed(
-            src.track("subscription_started", "subscription_changed", "subscription_cancelled")
-        ),
-        "mrr",
-    )
+def _subscription_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
+    """A subscription is its customer's: one id sent by two customers makes two timelines.
+    With `ids`, the subscriptions of those customers and those of no customer (a partner's,
+    sent with a groupId alone)."""
+    events = src.track("subscription_started", "subscription_changed", "subscription_cancelled")
+    if ids is not None:
+        events = events.filter(events.user_id.isin(ids.entity_id) | events.user_id.isnull())
+    events = src.in_reporting_currency(src.attributed(events), "mrr")
     plans = src.plans()
     joined = events.left_join(plans, events.plan_id == plans.plan_id)
     mrr = ibis.cases(
@@ -77,7 +87,9 @@ def _subscription_facts(src: Source) -> ibis.Table:
         plan=joined.plan_id,
         value=mrr,
     )
-    window = ibis.window(group_by=rows.subscription_id, order_by=[rows.ts, rows.message_id])
+    window = ibis.window(
+        group_by=[rows.customer_id, rows.subscription_id], order_by=[rows.ts, rows.message_id]
+    )
     return rows.select(
         "customer_id",
         "partner_id",
@@ -97,12 +109,17 @@ def _ends(a: ibis.Value, b: ibis.Value) -> ibis.Value:
 def mrr_facts(src: Source) -> ibis.Table:
     """Subscription MRR, counted only while its customer is neither in trial nor gone
     (a snapshot: it depends on no window)."""
-    return src.store.snapshot("mrr_facts", lambda: _mrr_facts(src))
+    build = partial(_mrr_facts, src)
+    part = Part("customer", "customer_id", build, nulls=True, whole_if=PRICED_BY)
+    return src.store.snapshot("mrr_facts", build, part)
 
 
-def _mrr_facts(src: Source) -> ibis.Table:
+def _mrr_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     subs = subscription_facts(src)
     status = src.intervals("customer", "status")
+    if ids is not None:  # those customers' and no customer's (see `_subscription_facts`)
+        subs = subs.filter(subs.customer_id.isin(ids.entity_id) | subs.customer_id.isnull())
+        status = status.filter(status.entity_id.isin(ids.entity_id))
     overlap = subs.join(
         status,
         (subs.customer_id == status.entity_id)

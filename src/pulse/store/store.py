@@ -55,17 +55,23 @@ ON_CONFLICT = {
 # What a write changed, for snapshots rebuilt in part: the (entity, entity_id) pairs whose events
 # (a customer's, by user_id), traits or entity row it wrote; None when unknown (rebuild whole).
 Touched = frozenset[tuple[str, str]] | None
+Kinds = frozenset[str] | None  # the entity kinds a snapshot is built from (None: any data)
 
 
 @dataclass(frozen=True)
 class Part:
     """How a snapshot is rebuilt in part after a write: only its rows of the ids of `entity` the
     write touched, found in its `column`. `build(ids)` makes the rows of the ids in the table
-    `ids` (one column, entity_id), as the whole build would."""
+    `ids` (one column, entity_id), as the whole build would, and with `nulls` also the rows
+    whose `column` is null (no write names them, so they are built again after every write).
+    A write touching an entity of a kind in `whole_if` (what every row depends on) rebuilds
+    the snapshot whole."""
 
     entity: str
     column: str
     build: Callable[[ibis.Table], ibis.Table]
+    nulls: bool = False
+    whole_if: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class Store:
     lock: FairLock = field(default_factory=FairLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
-    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None]] = field(
+    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None, Kinds]] = field(
         default_factory=dict
     )
     _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
@@ -152,21 +158,26 @@ class Store:
             cur.execute(BUMP_STAMP)
 
     def snapshot(
-        self, key: str, build: Callable[[], ibis.Table], part: Part | None = None
+        self,
+        key: str,
+        build: Callable[[], ibis.Table],
+        part: Part | None = None,
+        reads: Kinds = None,
     ) -> ibis.Table:
         """`build()` materialised as a temporary table and reused until the data changes.
 
         Entity attributes (a customer's creation, partner and plan; trait intervals) are read by
         almost every metric; computing them once per data version instead of once per query is
         what keeps a dashboard page fast. After a write, a snapshot with a `part` is rebuilt
-        only for the entity ids the write touched (`_rebuilt_in_part`); the age limit on
+        only for the entity ids the write touched (`_rebuilt_in_part`), and one built from
+        the entities of some kinds only (`reads`) only if the write touched one; the age limit on
         PostgreSQL (`max_age`) counts from its last whole build, as other processes' writes are
         not known here.
         """
         with self.lock:
             for reading in self._building:
                 reading.add(key)
-            self._snapshot_builds[key] = (build, part)
+            self._snapshot_builds[key] = (build, part, reads)
             held = self._snapshots.get(key)
             now = time.monotonic()
             if held and now - held[1] < self.max_age:
@@ -174,7 +185,7 @@ class Store:
                 if version == self.data_version:
                     return table
                 try:
-                    rebuilt = self._rebuilt_in_part(table, version, part)
+                    rebuilt = self._rebuilt_in_part(table, version, part, reads)
                 except Exception:  # a bug in a part's build: the whole build still answers
                     log.exception("rebuilding snapshot %s in part failed", key)
                     rebuilt = False
@@ -200,20 +211,24 @@ class Store:
                     return None
         return frozenset(touched)
 
-    def _rebuilt_in_part(self, table: ibis.Table, version: int, part: Part | None) -> bool:
+    def _rebuilt_in_part(
+        self, table: ibis.Table, version: int, part: Part | None, reads: Kinds
+    ) -> bool:
         """Bring `table`, the snapshot of data `version`, up to date by replacing only the rows
         of the ids the writes since touched; False if it must be rebuilt whole (what they
         touched is unknown, or too many ids). A snapshot without a `part` is current only if
-        they touched nothing."""
+        they touched nothing, or nothing of the entity kinds it is built from."""
         touched = self._touched_since(version)
         if touched is None:
             return False
         if part is None:
-            return not touched
+            return not any(reads is None or entity in reads for entity, _ in touched)
+        if any(entity in part.whole_if for entity, _ in touched):
+            return False
         ids = sorted({entity_id for entity, entity_id in touched if entity == part.entity})
         if len(ids) > PART_MOST:
             return False
-        if not ids:
+        if not ids and not (part.nulls and touched):
             return True
         if self._part_ids is None:
             schema = ibis.schema({"entity_id": "string"})
@@ -224,13 +239,13 @@ class Store:
         sql = self.con.compile(rows)
         columns = ", ".join(f'"{column}"' for column in rows.columns)
         name = table.get_name()
+        replaced = f'"{part.column}" IN (SELECT entity_id FROM {PART_IDS})'
+        if part.nulls:
+            replaced += f' OR "{part.column}" IS NULL'
         self._on_connection(
             (f"DELETE FROM {PART_IDS}", ()),
             (f"INSERT INTO {PART_IDS} SELECT unnest(CAST(? AS VARCHAR[]))", (ids,)),
-            (
-                f'DELETE FROM {name} WHERE "{part.column}" IN (SELECT entity_id FROM {PART_IDS})',
-                (),
-            ),
+            (f"DELETE FROM {name} WHERE {replaced}", ()),
             (f"INSERT INTO {name} ({columns}) SELECT {columns} FROM ({sql}) AS part", ()),
         )
         self.part_builds += 1
