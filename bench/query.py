@@ -1,6 +1,7 @@
 """Dashboard speed: each page's numbers from the catalog, cold and warm, beside pandas.
 
     uv run python bench/query.py [--scale medium large] [--runs 15] [--cold-runs 3] [--data DIR]
+                                 [--pages partner admin experiences program] [--slowest N]
 
 A page's numbers are what its fragments ask the catalog for (`web/prime.py` asks them the same
 way): every tile (value and previous window), chart (daily series over the window), breakdown,
@@ -437,13 +438,17 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3, help="cold runs per page")
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument(
+        "--pages", nargs="+", default=[p.slug for p in PAGES], help="only these pages (slugs)"
+    )
+    parser.add_argument(
         "--slowest", type=int, default=0, help="only list each page's N slowest questions"
     )
     args = parser.parse_args()
+    pages = [p for p in PAGES if p.slug in args.pages]
     for scale in args.scale:
         built = demo_store(scale, args.data)
         if args.slowest:
-            for page in PAGES:
+            for page in pages:
                 with working_copy(built) as path:
                     listed = slowest(path, page, args.slowest)
                 print(f"\n== {scale} {page.slug}: slowest questions after new data (ms)")
@@ -475,7 +480,7 @@ def main() -> None:
             f"| {'core':>4} "
             f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
         )
-        for page in PAGES:
+        for page in pages:
             with working_copy(built) as path:
                 page_times = time_page(path, page, args.runs, args.cold_runs)
             empty = time_empty(page) * 1000

@@ -319,9 +319,12 @@ class Store:
                 while len(self._asked) > ASKED_KEPT:
                     self._asked.popitem(last=False)
             held = self._results.get(key)
-            if held and self._servable(held[0], held[1], now, stale_ok):
+            if held is not None and self._servable(held[0], held[1], now, stale_ok):
                 self._results.move_to_end(key)
-                return copy.deepcopy(held[2])
+            else:
+                held = None
+        if held is not None:
+            return copy.deepcopy(held[2])  # outside the lock: a big table takes a while
         return self._compute(key, compute, self.kept if asked else None)
 
     def _servable(self, version: int, at: float, now: float, stale_ok: bool) -> bool:
@@ -348,9 +351,10 @@ class Store:
             result = compute()
             if kept:
                 kept.put(key, stamp, result)
+        remembered = copy.deepcopy(result)  # the caller may change `result`
         with self._memo:
             self.computed += computed
-            self._results[key] = (version, now, copy.deepcopy(result))
+            self._results[key] = (version, now, remembered)
             self._results.move_to_end(key)
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
