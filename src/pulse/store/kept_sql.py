@@ -98,7 +98,7 @@ class _Digest:
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[object, bytes]] = {}
-        self._references: dict[object, int] = {}  # Ibis' serial → order of first meeting
+        self._references: dict[object, int] = {}  # (kind, Ibis' serial) → order of first meeting
 
     def value(self, value: object) -> bytes:
         if isinstance(value, Concrete):
@@ -131,8 +131,9 @@ class _Digest:
             if isinstance(node, ops.DatabaseTable) and name == "source":
                 continue  # the store's own connection: the same for every question
             if isinstance(node, ops.Reference) and name == "identifier":
-                # a process-wide serial that never reaches the SQL: numbered by the walk
-                arg = self._references.setdefault(arg, len(self._references))
+                # a process-wide serial that never reaches the SQL: numbered by the walk; self
+                # and join references count apart, so one's serial may equal the other's
+                arg = self._references.setdefault((cls, arg), len(self._references))
             parts.append(name.encode() + self.value(arg))
         digest = _hash(b"node", *parts)
         self._seen[id(node)] = (node, digest)  # the node held: its id is not reused meanwhile
