@@ -242,32 +242,16 @@ class Store:
         replaced = f'"{part.column}" IN (SELECT entity_id FROM {PART_IDS})'
         if part.nulls:
             replaced += f' OR "{part.column}" IS NULL'
-        self._on_connection(
-            (f"DELETE FROM {PART_IDS}", ()),
-            (f"INSERT INTO {PART_IDS} SELECT unnest(CAST(? AS VARCHAR[]))", (ids,)),
-            (f"DELETE FROM {name} WHERE {replaced}", ()),
-            (f"INSERT INTO {name} ({columns}) SELECT {columns} FROM ({sql}) AS part", ()),
-        )
+        with self.transaction(temporary=True) as cur:
+            cur.execute(f"DELETE FROM {PART_IDS}")
+            cur.execute(
+                self.placeholders(f"INSERT INTO {PART_IDS} SELECT unnest(CAST(? AS VARCHAR[]))"),
+                (ids,),
+            )
+            cur.execute(f"DELETE FROM {name} WHERE {replaced}")
+            cur.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM ({sql}) AS part")
         self.part_builds += 1
         return True
-
-    def _on_connection(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
-        """Run statements in one transaction on the connection Ibis reads through: the only one
-        that sees its temporary tables (a DuckDB cursor is a connection of its own)."""
-        raw: Any = self.con.con
-        if self.engine == "postgres":
-            with raw.transaction(), raw.cursor() as cur:
-                for sql, params in statements:
-                    cur.execute(self.placeholders(sql), params)
-            return
-        raw.execute("BEGIN TRANSACTION")
-        try:
-            for sql, params in statements:
-                raw.execute(sql, params)
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        raw.execute("COMMIT")
 
     def expression(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """The Ibis expression `build()` makes for `key`, built once per store.
@@ -426,15 +410,18 @@ class Store:
     # -- writes ---------------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A DB-API cursor inside BEGIN ... COMMIT (ROLLBACK on any error), serialised."""
+    def transaction(self, *, temporary: bool = False) -> Iterator[Any]:
+        """A DB-API cursor inside BEGIN ... COMMIT (ROLLBACK on any error), serialised.
+
+        `temporary`: on the connection Ibis reads through, the only one that sees its
+        temporary tables (snapshots); on DuckDB a cursor is a connection of its own."""
         with self.lock:
             raw: Any = self.con.con
             if self.engine == "postgres":
                 with raw.transaction(), raw.cursor() as cur:
                     yield cur
                 return
-            cur = raw.cursor()
+            cur = raw if temporary else raw.cursor()
             cur.execute("SET TimeZone = 'UTC'")
             cur.execute("BEGIN TRANSACTION")
             try:
@@ -445,7 +432,8 @@ class Store:
             else:
                 cur.execute("COMMIT")
             finally:
-                cur.close()
+                if not temporary:
+                    cur.close()
 
     def insert_select(
         self, cur: Any, table: str, select: str, params: dict[str, Any] | None = None
