@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import pulse.store.store as store_module
-from messages import ask, identify, load, plan, rows, track, value
+from messages import ask, group, identify, load, plan, rows, track, value
 from pulse.metrics import CATALOG
 from pulse.metrics.targets import set_target
 
@@ -131,3 +131,61 @@ def test_a_subscription_of_no_customer_is_counted_after_any_write(subscribers):
     store = subscribers
     load(store, track("subscription_started", "2026-02-03", group="p9", plan_id="pro"))
     assert _mrr(store) == 159  # 30 + 30 + 99
+
+
+def _click(pid: str, when: str) -> dict[str, object]:
+    return track("referral_clicked", when, group=pid, partner_id=pid)
+
+
+def test_an_affiliate_click_rebuilds_only_its_activity_spells(store):
+    """Active affiliates at the end of March: a click in the 30 days to 1 April 00:00 UTC."""
+    load(
+        store,
+        *[
+            message
+            for pid in ("a1", "a2")
+            for message in (
+                group(pid, "2026-01-01", kind="affiliate", status="applied"),
+                track("partner_approved", "2026-01-05", group=pid, partner_id=pid),
+            )
+        ],
+        _click("a1", "2026-03-05"),  # active until 4 April
+        _click("a2", "2026-01-20"),  # active until 19 February
+    )
+    assert value(store, "affiliates.active", "2026-03-31") == 1  # a1
+    whole = store.whole_builds
+    load(store, _click("a2", "2026-02-15"))  # active until 17 March: still not at the end
+    assert value(store, "affiliates.active", "2026-03-31") == 1
+    # 29 days after 15 Feb: one spell from 15 Feb until 15 April, a2 counts
+    load(store, _click("a2", "2026-03-16"))
+    assert value(store, "affiliates.active", "2026-03-31") == 2
+    assert value(store, "affiliates.active", "2026-03-10") == 2  # inside the one spell
+    assert store.whole_builds == whole and store.part_builds > 0
+
+
+def _integration(event: str, user: str, when: str, provider: str) -> dict[str, object]:
+    return track(f"integration_{event}", when, user=user, provider=provider)
+
+
+def test_a_connection_rebuilds_only_its_customers_intervals(store):
+    load(
+        store,
+        identify("c1", "2026-01-05", status="active"),
+        identify("c2", "2026-01-05", status="active"),
+        _integration("connected", "c1", "2026-01-10", "slack"),
+    )
+    assert value(store, "integrations.users", *FEB) == 1
+    assert value(store, "integrations.connected_customers", *FEB) == 1
+    whole = store.whole_builds
+    load(
+        store,
+        _integration("connected", "c2", "2026-02-03", "stripe"),
+        _integration("disconnected", "c1", "2026-02-20", "slack"),
+    )
+    # Feb 28: c2 on stripe; c1 gone from slack (on it at the end of January)
+    by_provider = rows(ask(store, "integrations.users", *FEB, by="provider"))
+    assert by_provider == {"stripe": 1, "slack": 0}
+    assert value(store, "integrations.connected_customers", *FEB) == 1  # c2
+    load(store, _integration("connected", "c1", "2026-02-25", "zapier"))
+    assert value(store, "integrations.connected_customers", *FEB) == 2  # c1 back, on zapier
+    assert store.whole_builds == whole and store.part_builds > 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import ibis
@@ -21,7 +22,8 @@ from ibis import _
 
 from pulse.metrics.catalog import Check, Column, Flow, Health, Metric, Ref, Stock, Table, ratio
 from pulse.metrics.revenue import revenue_facts
-from pulse.metrics.source import UTC_TS, Source, local_time
+from pulse.metrics.source import UTC_TS, Source, local_time, spells
+from pulse.store.store import Part
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -228,24 +230,29 @@ def churned_facts(src: Source) -> ibis.Table:
 
 def active_facts(src: Source) -> ibis.Table:
     """An affiliate counts as active for 30 days after each click or sign-up, while it is a
-    member (status active). Activity intervals are cut at the next activity and membership
-    intervals never overlap, so one affiliate counts once."""
+    member (status active). A partner's activities at most 30 days apart make one spell, from
+    the first until 30 days after the last: spells never overlap and membership intervals never
+    overlap, so one affiliate counts once. The spells are a snapshot, rebuilt after a write for
+    the partners it touched (every click in history was read by each question before)."""
+    build = partial(_activity_spells, src)
+    busy = src.store.snapshot("partner_spells", build, Part("partner", "partner_id", build))
+    return while_member(src, busy, AFFILIATE)
+
+
+def _activity_spells(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     events = src.track("referral_clicked", "referral_signed_up")
-    acts = of_kind(
-        src, events.select("ts", "message_id", partner_id=_partner_of(events)), AFFILIATE
-    )
-    order = ibis.window(group_by=acts.partner_id, order_by=[acts.ts, acts.message_id])
-    acts = acts.mutate(following=acts.ts.lead().over(order))
-    horizon = acts.ts + ibis.interval(days=ACTIVE_DAYS)
-    busy = acts.select(
+    acts = events.select("ts", partner_id=_partner_of(events))
+    acts = acts.filter(acts.partner_id.notnull())
+    if ids is not None:  # the partners a write touched (see `Store.snapshot`)
+        acts = acts.filter(acts.partner_id.isin(ids.entity_id))
+    runs = spells(acts, "partner_id", ACTIVE_DAYS)
+    grouped = runs.group_by("partner_id", "spell").aggregate(last=runs.ts.max())
+    return grouped.select(
         "partner_id",
-        valid_from=acts.ts,
-        valid_to=ibis.cases(
-            (acts.following.isnull(), horizon), else_=ibis.least(horizon, acts.following)
-        ),
+        valid_from=grouped.spell.cast(UTC_TS),
+        valid_to=(grouped.last + ibis.interval(days=ACTIVE_DAYS)).cast(UTC_TS),
         value=ibis.literal(1),
     )
-    return while_member(src, busy, AFFILIATE)
 
 
 def click_facts(src: Source) -> ibis.Table:

@@ -8,7 +8,8 @@ customer is deleted. Syncs (`integration_synced`: ok, duration_ms) and API calls
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import ibis
@@ -19,6 +20,7 @@ from pulse.metrics.catalog import Column, Derived, Flow, Metric, Ref, Stock, Tab
 from pulse.metrics.customers import churned_facts, open_facts
 from pulse.metrics.source import Source
 from pulse.metrics.tables import TableContext
+from pulse.store.store import Part
 
 PROVIDER_DIMS = ("provider", "partner", "partner_kind", "tier", "plan", "channel", "status")
 CUSTOMER_DIMS = ("partner", "partner_kind", "tier", "plan", "channel", "status", "platform")
@@ -41,9 +43,13 @@ def _ends(a: ibis.Value, b: ibis.Value) -> ibis.Value:
     return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=ibis.least(a, b))
 
 
-def _changes(src: Source) -> ibis.Table:
-    """Connection state changes per customer and provider (repeats of a state dropped)."""
-    events = src.attributed(src.track("integration_connected", DISCONNECTED))
+def _changes(src: Source, ids: ibis.Table | None) -> ibis.Table:
+    """Connection state changes per customer and provider (repeats of a state dropped), of the
+    customers in `ids` if given (see `Store.snapshot`)."""
+    events = src.track("integration_connected", DISCONNECTED)
+    if ids is not None:
+        events = events.filter(events.user_id.isin(ids.entity_id))
+    events = src.attributed(events)
     events = events.filter(events.customer_id.notnull() & events.provider.notnull())
     rows = events.select(
         "customer_id",
@@ -70,9 +76,22 @@ def _clipped(src: Source, rows: ibis.Table) -> ibis.Table:
     )
 
 
+def _per_customer(
+    src: Source, key: str, build: Callable[[Source, ibis.Table | None], ibis.Table]
+) -> ibis.Table:
+    """`build(src, ids)` as a snapshot rebuilt after a write for the customers it touched:
+    connection intervals read every connection event in history (windows per customer)."""
+    of_ids = partial(build, src)
+    return src.store.snapshot(key, of_ids, Part("customer", "customer_id", of_ids))
+
+
 def users_facts(src: Source) -> ibis.Table:
     """One interval per customer and provider while connected."""
-    rows = _changes(src)
+    return _per_customer(src, "integration_users", _users)
+
+
+def _users(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
+    rows = _changes(src, ids)
     pair = ibis.window(group_by=[rows.customer_id, rows.provider], order_by=[_.ts, _.message_id])
     rows = rows.mutate(valid_to=rows.ts.lead().over(pair))
     rows = rows.filter(rows.connected).select(
@@ -83,7 +102,11 @@ def users_facts(src: Source) -> ibis.Table:
 
 def connected_facts(src: Source) -> ibis.Table:
     """One interval per customer while at least one provider is connected (counted once)."""
-    rows = _changes(src)
+    return _per_customer(src, "integration_connected", _connected)
+
+
+def _connected(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
+    rows = _changes(src, ids)
     rows = rows.mutate(delta=ibis.cases((rows.connected, 1), else_=-1))
     running = ibis.window(
         group_by=rows.customer_id, order_by=[_.ts, _.message_id], preceding=None, following=0

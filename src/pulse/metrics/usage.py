@@ -21,7 +21,7 @@ from pulse.metrics.catalog import Balance, Column, Flow, Metric, Ref, Stock, Tab
 from pulse.metrics.credits import CREDIT_DIMS, purchased_facts
 from pulse.metrics.customers import CUSTOMER_DIMS, total_facts
 from pulse.metrics.revenue import revenue_facts
-from pulse.metrics.source import UTC_TS, Source, local_time
+from pulse.metrics.source import UTC_TS, Source, local_time, spells
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -191,15 +191,11 @@ def _active_spells(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     users = b2c_user_facts(src)
     joined = events.join(users, events.user_id == users.customer_id)
     joined = joined.filter(joined.valid_to.isnull() | (joined.ts < joined.valid_to))
-    previous = joined.ts.lag().over(ibis.window(group_by=joined.customer_id, order_by=joined.ts))
-    continues = previous + ibis.interval(days=ACTIVE_DAYS) >= joined.ts
-    marked = joined.mutate(opened=ibis.cases((continues, ibis.null(UTC_TS)), else_=joined.ts))
-    so_far = ibis.window(group_by=marked.customer_id, order_by=marked.ts, range=(None, 0))
-    spells = marked.mutate(spell=marked.opened.max().over(so_far))
-    grouped = spells.group_by("customer_id", "spell").aggregate(
-        partner_id=spells.partner_id.max(),
-        last=spells.ts.max(),
-        deleted_at=spells.valid_to.max(),
+    runs = spells(joined, "customer_id", ACTIVE_DAYS)
+    grouped = runs.group_by("customer_id", "spell").aggregate(
+        partner_id=runs.partner_id.max(),
+        last=runs.ts.max(),
+        deleted_at=runs.valid_to.max(),
     )
     lapse = grouped.last + ibis.interval(days=ACTIVE_DAYS)
     until = ibis.cases(
