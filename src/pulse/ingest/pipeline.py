@@ -250,6 +250,7 @@ def ingest_chunks(
                 result.stored += written.stored
                 if progress is not None:
                     progress(written.received, chunk.size)
+    store.cluster_events()  # a large import lands in arrival order
     return result
 
 

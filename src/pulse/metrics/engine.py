@@ -526,6 +526,12 @@ def _classify(
 
 
 def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):  # most dimension values: no need to ask pandas
+        return False
+    if isinstance(value, float):
+        return math.isnan(value)
     try:
         return value is None or bool(pd.isna(value))
     except (TypeError, ValueError):

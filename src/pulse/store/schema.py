@@ -237,6 +237,12 @@ FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
 )""",
         ),
     ),
+    Migration(
+        8,
+        "events stored in (event, ts) order",
+        # How many events the last rewrite of `events` in order left (`Store.cluster_events`).
+        ("INSERT INTO pulse_state VALUES ('clustered', 0)",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

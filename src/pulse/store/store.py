@@ -41,6 +41,10 @@ RESULTS_KEPT = 4096  # answers remembered per store (least recently used dropped
 CHANGES_KEPT = 1024  # data versions whose start time is remembered (for stale answers)
 PART_MOST = 10_000  # entity ids a snapshot is rebuilt for in part; past this, it is rebuilt whole
 PART_IDS = "pulse_part_ids"  # the temporary table of the ids a snapshot is rebuilt for
+# The events appended since `events` was last rewritten in (event, ts) order from which it is
+# rewritten again: that many, and a tenth of those in order (`Store.cluster_events`).
+CLUSTER_FROM = 100_000
+CLUSTER_SHARE = 0.1
 ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
@@ -370,6 +374,45 @@ class Store:
                 continue
             done += 1
         return done
+
+    # -- the order events are stored in ----------------------------------------------------------
+
+    def cluster_events(self, *, least: int | None = None) -> bool:
+        """Rewrite the DuckDB `events` table in (event, ts) order if at least `least` events
+        (default: `CLUSTER_FROM`, and a tenth of those in order) were appended since its last
+        rewrite; whether it did.
+
+        Nearly every question reads the events of a few names. Stored in arrival order, each
+        name's rows are spread over every row group, and every question scans them all (11 M
+        events at `large`: about 40 ms of each question); in name order, DuckDB skips the row
+        groups of other names by their min/max. Events appended later stay in arrival order at
+        the end, until the next rewrite. The data does not change: no snapshot or answer goes
+        stale. PostgreSQL has an index on (event, ts) instead."""
+        if self.engine != "duckdb":
+            return False
+        with self.transaction() as cur:
+            cur.execute("SELECT value FROM pulse_state WHERE name = 'clustered'")
+            clustered = int(cur.fetchall()[0][0])
+            cur.execute("SELECT count(*) FROM events")
+            total = int(cur.fetchall()[0][0])
+            if least is None:
+                least = max(CLUSTER_FROM, math.ceil(CLUSTER_SHARE * clustered))
+            if total - clustered < max(least, 1):
+                return False
+            cur.execute(
+                "SELECT sql FROM duckdb_tables() WHERE table_name = 'events' "
+                "AND schema_name = 'main' AND database_name = current_database()"
+            )
+            ddl = str(cur.fetchall()[0][0])
+            ordered = "pulse_events_ordered"
+            cur.execute(ddl.replace("CREATE TABLE events", f"CREATE TABLE {ordered}", 1))
+            cur.execute("SET preserve_insertion_order = true")
+            cur.execute(f"INSERT INTO {ordered} SELECT * FROM events ORDER BY event, ts")
+            cur.execute("DROP TABLE events")
+            cur.execute(f"ALTER TABLE {ordered} RENAME TO events")
+            cur.execute("UPDATE pulse_state SET value = ? WHERE name = 'clustered'", (total,))
+        log.info("events rewritten in (event, ts) order: %d", total)
+        return True
 
     # -- schema ---------------------------------------------------------------------------------
 
