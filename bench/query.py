@@ -9,14 +9,16 @@ benchmark and table, for the last 30 days ending on the demo's last day.
 
 "cold" opens the store afresh for each run with no answer kept in it (no snapshot, no compiled
 SQL, no remembered answer: the first start on new data); "new data" asks the same questions on an
-open store right after an ingest of a hundred customers' chats (`new_data`: every answer
-computed again, snapshots rebuilt for those customers, the SQL already compiled: what
-`pulse serve`'s refresher does after an ingest); "restart" opens the store
-afresh with the answers an earlier process kept in it for the current data (`store/kept.py`: the
-next start of `pulse serve`, or another process on the same PostgreSQL store); "warm" asks again on
-an open store, as a dashboard view between ingests does; "view" is a dashboard view right after
-new data while the refresher computes the answers again in another thread (it reads the answers
-from before the change, `Store.cached`), and "current" how long until all are current again.
+open store right after an ingest of an hour of the platform's traffic (`new_data`: the answers
+reading what it writes computed again, snapshots rebuilt for the customers and partners it names,
+the SQL already compiled: what `pulse serve`'s refresher does after an ingest), and "msg" after
+an ingest of one chat message (`one_message`: a steady stream between two refreshes); "start" is
+a new process after new data; "restart" opens the store afresh with the answers an earlier
+process kept in it for the current data (`store/kept.py`: the next start of `pulse serve`, or
+another process on the same PostgreSQL store); "warm" asks again on an open store, as a
+dashboard view between ingests does; "view" is a dashboard view right after new data while the
+refresher computes the answers again in another thread (it reads the answers from before the
+change, `Store.cached`), and "current" how long until all are current again.
 
 The baseline computes a core set of the same numbers with pandas from the raw events and
 traits, already loaded in memory (the load time is printed apart and not counted), and the
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import shutil
 import statistics
 import tempfile
@@ -248,41 +251,58 @@ def forget_kept(path: Path) -> None:
     store.close()
 
 
-NEW_CUSTOMERS = 100  # customers in one ingest of `new_data`
+LAST_HOUR = datetime.combine(END, datetime.min.time(), UTC) + timedelta(hours=23)
 
 
 def new_data(store: Store) -> None:
-    """An ingest: a hundred customers open a chat, type and spend credits in the last hour of
-    the demo's last day (three messages each, about an hour of `large`'s traffic). Every answer
-    is stale; snapshots are rebuilt for these customers only (`Store.snapshot`)."""
-    since = datetime.combine(END - timedelta(days=7), datetime.min.time(), UTC)
-    picked = store.execute(
-        "SELECT user_id, min(experience_id) FROM events WHERE experience_id IS NOT NULL "
-        "AND ts >= ? GROUP BY user_id ORDER BY user_id LIMIT ?",
-        (since, NEW_CUSTOMERS),
+    """An ingest of an hour of the platform's traffic: the messages of the demo's last hour
+    (about 2,000 at `large`: 37 event names, and identifies) sent again as new messages, with
+    the same customers, partners, times and properties. Every answer reading what they write is
+    stale (`Store.changed`); snapshots are rebuilt for the customers and partners they name."""
+    rows = store.execute(
+        "SELECT type, event, user_id, group_id, ts, payload FROM events "
+        "WHERE ts >= ? AND ts < ? ORDER BY ts, message_id",
+        (LAST_HOUR, LAST_HOUR + timedelta(hours=1)),
     )
-    hour = datetime.combine(END, datetime.min.time(), UTC) + timedelta(hours=23)
-    batch: list[dict[str, Any]] = []
-    for n, (user, experience) in enumerate(picked):
-        at = hour + timedelta(seconds=30 * n)
-        chat = {"experience_id": experience}
-        for event, properties in (
-            ("chat_opened", chat),
-            ("message_sent", {**chat, "role": "user"}),
-            ("credits_consumed", {"credits": 2, "source": "message"}),
-        ):
-            batch.append(
-                {
-                    "type": "track",
-                    "event": event,
-                    "userId": user,
-                    "messageId": f"bench-{uuid.uuid4()}",
-                    "timestamp": at.isoformat(),
-                    "properties": properties,
-                }
-            )
-            at += timedelta(seconds=10)
-    ingest_messages(store, batch)
+    ingest_messages(store, [_message(*row) for row in rows])
+
+
+def _message(
+    kind: str, event: str | None, user: str | None, group: str | None, ts: datetime, body: str
+) -> dict[str, Any]:
+    """A stored message as it was sent, with a new id."""
+    message: dict[str, Any] = {
+        "type": kind,
+        "messageId": f"bench-{uuid.uuid4()}",
+        "timestamp": ts.isoformat(),
+    }
+    if user is not None:
+        message["userId"] = user
+    if group is not None:
+        message["groupId"] = group
+    if kind == "track":
+        message |= {"event": event, "properties": json.loads(body or "{}")}
+    else:
+        message["traits"] = json.loads(body or "{}")
+    return message
+
+
+def one_message(store: Store) -> None:
+    """An ingest of one chat message: what a steady stream at this scale brings between two
+    refreshes (a few seconds apart). Only the answers reading chat messages are stale."""
+    user, experience = store.execute(
+        "SELECT user_id, experience_id FROM events WHERE event = 'chat_opened' "
+        "ORDER BY ts DESC, message_id LIMIT 1"
+    )[0]
+    message = {
+        "type": "track",
+        "event": "message_sent",
+        "userId": user,
+        "messageId": f"bench-{uuid.uuid4()}",
+        "timestamp": (LAST_HOUR + timedelta(minutes=59)).isoformat(),
+        "properties": {"experience_id": experience, "role": "user"},
+    }
+    ingest_messages(store, [message])
 
 
 def compiled(store: Store, page: Page) -> int:
@@ -329,6 +349,10 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
     for _ in range(cold_runs):
         new_data(store)
         fresh.append(timed(partial(ask_page, store, page)))
+    small: list[float] = []  # after one chat message: only what reads chats computed again
+    for _ in range(cold_runs):
+        one_message(store)
+        small.append(timed(partial(ask_page, store, page)))
     warm = [timed(partial(ask_page, store, page)) for _ in range(runs)]
     view, lag = views_while_refreshing(store, page, cold_runs)
     store.close()
@@ -337,6 +361,7 @@ def time_page(path: Path, page: Page, runs: int, cold_runs: int) -> dict[str, An
         "lag": statistics.median(lag),
         "cold": _ms(cold),
         "fresh": _ms(fresh),
+        "small": _ms(small),
         "restart": _ms(restart),
         "start": _ms(start),
         "warm": _ms(warm),
@@ -468,7 +493,9 @@ def main() -> None:
             "ms; cold = a new store connection, no answer and no SQL kept; empty = cold on an\n"
             "empty store (building and compiling the queries); start = a new connection after\n"
             "new data (answers computed again, SQL kept by an earlier one); new data = the same\n"
-            "questions again after an ingest (answers computed again, SQL not compiled again);\n"
+            "questions again after an ingest of an hour of traffic (the answers reading what\n"
+            "it writes computed again, SQL not compiled again); msg = the same after one chat\n"
+            "message;\n"
             "restart = a new connection reading the answers kept in the store; warm = remembered\n"
             "answers; view = a dashboard view right after new data while the refresher\n"
             "computes the answers again (it reads those from before); current = seconds until\n"
@@ -478,7 +505,8 @@ def main() -> None:
         print(
             f"{'page':12} {'numbers':>7} {'cold p50':>9} {'cold p95':>9} {'empty':>7} "
             f"{'start p50':>9} {'start p95':>9} "
-            f"{'new p50':>9} {'new p95':>9} {'restart p50':>11} {'restart p95':>11} "
+            f"{'new p50':>9} {'new p95':>9} {'msg p50':>9} {'msg p95':>9} "
+            f"{'restart p50':>11} {'restart p95':>11} "
             f"{'warm p50':>9} {'warm p95':>9} {'view p50':>9} {'view p95':>9} {'current':>7} "
             f"| {'core':>4} "
             f"{'cold p95':>9} {'new p95':>8} {'pandas p95':>10} {'ratio cold/new':>14}"
@@ -496,10 +524,12 @@ def main() -> None:
             (new50, new95), (restart50, restart95) = page_times["fresh"], page_times["restart"]
             start50, start95 = page_times["start"]
             view50, view95 = page_times["view"]
+            small50, small95 = page_times["small"]
             line = (
                 f"{page.slug:12} {page_times['asked']:7} {cold50:9.0f} {cold95:9.0f} {empty:7.0f} "
                 f"{start50:9.0f} {start95:9.0f} "
-                f"{new50:9.0f} {new95:9.0f} {restart50:11.1f} {restart95:11.1f} "
+                f"{new50:9.0f} {new95:9.0f} {small50:9.1f} {small95:9.1f} "
+                f"{restart50:11.1f} {restart95:11.1f} "
                 f"{warm50:9.1f} {warm95:9.1f} {view50:9.1f} {view95:9.1f} "
                 f"{page_times['lag']:7.1f} |"
             )

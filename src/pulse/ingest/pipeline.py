@@ -27,7 +27,7 @@ from pulse.ingest.normalize import (
     staged_rows,
 )
 from pulse.ingest.scope import require_partner
-from pulse.store.store import PART_MOST, Store, Touched, WriteResult
+from pulse.store.store import PART_MOST, Store, Token, Touched, WriteResult, Wrote
 
 _engines = threading.local()
 
@@ -128,7 +128,9 @@ def store_batches(store: Store, cur: Any, staged: StagedBatches) -> list[int]:
 
     The caller (group commit) needs them to tell each batch how many of its messages were new.
     """
-    store.changed(cur, touched=touched_by(staged.rows.entities))
+    store.changed(
+        cur, touched=touched_by(staged.rows.entities), wrote=wrote_by(store, cur, staged.rows)
+    )
     stored = store.insert_events_returning(cur, staged.rows.events)
     store.insert_rows(cur, "traits", staged.rows.traits)
     store.insert_rows(cur, "entities", staged.rows.entities)
@@ -146,7 +148,7 @@ def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
     number of new messages."""
     received_at = datetime.now(UTC)
     if store.engine == "duckdb":
-        store.changed(cur, touched=_touched_staged(cur, staged))
+        store.changed(cur, touched=_touched_staged(cur, staged), wrote=_wrote_staged(cur, staged))
         # `parsed` is on the store's connection: rows go from it straight into the tables.
         params = {"received_at": received_at}
         if staged.messages >= APPEND_FROM:
@@ -159,7 +161,7 @@ def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
         store.insert_select(cur, "entities", ENTITIES_SQL)
         return count
     rows = staged_rows(con, received_at, staged)
-    store.changed(cur, touched=touched_by(rows.entities))
+    store.changed(cur, touched=touched_by(rows.entities), wrote=wrote_by(store, cur, rows))
     count = store.insert_rows(cur, "events", rows.events)
     store.insert_rows(cur, "traits", rows.traits)
     store.insert_rows(cur, "entities", rows.entities)
@@ -184,6 +186,71 @@ def _touched_staged(cur: Any, staged: Staged) -> Touched:
         return None
     listed = f"SELECT entity, entity_id FROM ({ENTITIES_SQL}) LIMIT {PART_MOST + 1}"
     return touched_by(cur.sql(listed).to_arrow_table())
+
+
+# The kinds of entity rows a write adds, or moves earlier (an entity row seen again changes
+# nothing): the entities of these kinds change.
+_NEW_KINDS = """
+SELECT DISTINCT s.entity FROM ({rows}) AS s
+LEFT JOIN entities AS e ON e.entity = s.entity AND e.entity_id = s.entity_id
+WHERE e.entity_id IS NULL OR s.first_seen < e.first_seen
+"""
+_LISTED_ENTITIES = (
+    "SELECT unnest(CAST(? AS VARCHAR[])) AS entity, unnest(CAST(? AS VARCHAR[])) AS entity_id, "
+    "unnest(CAST(? AS TIMESTAMPTZ[])) AS first_seen"
+)
+
+
+def _wrote(
+    events: Iterable[str | None], traits: Iterable[tuple[str, str]], kinds: Iterable[str]
+) -> Wrote:
+    """What a write writes (see `Store.changed`): events of these names, trait history of
+    these (entity kind, name), entities of these kinds."""
+    wrote: set[Token] = {("event", name) for name in events}
+    wrote |= {
+        token for entity, name in traits for token in (("trait", entity, name), ("traits", entity))
+    }
+    wrote |= {("entity", kind) for kind in kinds}
+    for table, kind in (("events", "event"), ("traits", "trait"), ("entities", "entity")):
+        if any(token[0] == kind for token in wrote):
+            wrote.add(("table", table))
+    return frozenset(wrote)
+
+
+def wrote_by(store: Store, cur: Any, rows: Normalized) -> Wrote:
+    """`_wrote` for the rows of a write, asking the store in the open transaction `cur` which
+    entity rows are new (run it before they are inserted); None past `PART_MOST` entities."""
+    entities = rows.entities
+    if entities.num_rows > PART_MOST:
+        return None
+    listed = (
+        entities.column("entity").to_pylist(),
+        entities.column("entity_id").to_pylist(),
+        entities.column("first_seen").to_pylist(),
+    )
+    cur.execute(store.placeholders(_NEW_KINDS.format(rows=_LISTED_ENTITIES)), listed)
+    kinds = [str(kind) for (kind,) in cur.fetchall()]
+    traits = rows.traits  # without columns when no message makes trait history
+    pairs = (
+        zip(traits.column("entity").to_pylist(), traits.column("name").to_pylist(), strict=True)
+        if traits.num_rows
+        else ()
+    )
+    return _wrote(set(rows.events.column("event").to_pylist()), set(pairs), kinds)
+
+
+def _wrote_staged(cur: Any, staged: Staged) -> Wrote:
+    """`wrote_by` for messages staged on the store's DuckDB connection."""
+    if staged.messages >= APPEND_FROM:
+        return None
+    events = cur.sql("SELECT DISTINCT CASE WHEN type = 'track' THEN event END FROM parsed")
+    traits = cur.sql(f"SELECT DISTINCT entity, name FROM ({TRAITS_SQL})") if staged.traits else None
+    kinds = cur.sql(_NEW_KINDS.format(rows=ENTITIES_SQL))
+    return _wrote(
+        [name for (name,) in events.fetchall()],
+        traits.fetchall() if traits is not None else [],
+        [kind for (kind,) in kinds.fetchall()],
+    )
 
 
 FILE_SLICE = 1_000_000

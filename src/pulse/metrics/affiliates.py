@@ -431,7 +431,7 @@ def _affiliates(ctx: TableContext) -> pd.DataFrame:
     created = ctx.src.latest("partner", "created_at", before=ctx.end).select(
         cid=_.entity_id, created_at=_.value.cast(UTC_TS)
     )
-    entities = ctx.src.store.table("entities")
+    entities = ctx.src.store.table("entities", reads=frozenset({("entity", "partner")}))
     seen = entities.filter(entities.entity == "partner").select(
         sid=_.entity_id, first_seen=_.first_seen
     )

@@ -57,10 +57,10 @@ SEGMENT_DEFAULTS = {
 
 def partner_entities(src: Source) -> ibis.Table:
     """partner_id, created: every entity with a partner trait."""
-    traits = src.store.table("traits")
+    traits = src.store.table("traits", reads=frozenset({("traits", "partner")}))
     rows = traits.filter(traits.entity == "partner")
     ids = rows.group_by(pid=rows.entity_id).aggregate(first_trait=rows.ts.min())
-    entities = src.store.table("entities")
+    entities = src.store.table("entities", reads=frozenset({("entity", "partner")}))
     seen = entities.filter(entities.entity == "partner").select(
         sid=_.entity_id, first_seen=_.first_seen
     )

@@ -81,13 +81,13 @@ class Source:
         return self.store.table("events")
 
     def track(self, *names: str) -> ibis.Table:
-        events = self.events
+        events = self.store.table("events", reads=frozenset(("event", n) for n in names))
         return events.filter(events.event.isin(names))
 
     # -- entity histories -----------------------------------------------------------------------
 
     def trait_rows(self, entity: str, name: str) -> ibis.Table:
-        traits = self.store.table("traits")
+        traits = self.store.table("traits", reads=frozenset({("trait", entity, name)}))
         return traits.filter((traits.entity == entity) & (traits.name == name)).select(
             "entity_id", "value", "ts", "message_id"
         )
@@ -134,7 +134,7 @@ class Source:
         )
 
     def _customers(self, ids: ibis.Table | None = None) -> ibis.Table:
-        entities = self.store.table("entities")
+        entities = self.store.table("entities", reads=frozenset({("entity", "customer")}))
         seen = entities.filter(entities.entity == "customer").select(
             customer_id=_.entity_id, first_seen=_.first_seen
         )
@@ -197,7 +197,8 @@ class Source:
         return self.store.snapshot("fx_rates", self._fx_rates, reads=frozenset({"fx_rate"}))
 
     def _fx_rates(self) -> ibis.Table:
-        traits = self.store.table("traits")
+        names = ("currency", "date", "rate")
+        traits = self.store.table("traits", reads=frozenset(("trait", "fx_rate", n) for n in names))
         rows = traits.filter(traits.entity == "fx_rate")
         per_message = rows.group_by(rows.entity_id).aggregate(
             fx_currency=rows.value.max(where=rows.name == "currency"),

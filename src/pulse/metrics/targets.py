@@ -161,7 +161,7 @@ def save(store: Store, targets: Sequence[Target]) -> int:
                 store.placeholders(_UPSERT), (target.metric, target.period, target.value, now)
             )
         # remembered answers carry targets: they are stale now (no snapshot reads targets)
-        store.changed(cur, touched=frozenset())
+        store.changed(cur, touched=frozenset(), wrote=frozenset({("table", "targets")}))
     return len(targets)
 
 
@@ -182,7 +182,7 @@ def delete_target(store: Store, metric: str, period: str) -> bool:
             (metric, canonical),
         )
         removed = bool(cur.fetchall())
-        store.changed(cur, touched=frozenset())
+        store.changed(cur, touched=frozenset(), wrote=frozenset({("table", "targets")}))
     return removed
 
 

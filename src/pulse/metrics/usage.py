@@ -103,7 +103,7 @@ def generation_credit_facts(src: Source) -> ibis.Table:
 
 def occasion_facts(src: Source) -> ibis.Table:
     """occasion_id, partner_id (null = platform-run / B2C) and created (first seen)."""
-    entities = src.store.table("entities")
+    entities = src.store.table("entities", reads=frozenset({("entity", "occasion")}))
     declared = entities.filter(entities.entity == "occasion").select(
         occasion_id=_.entity_id.cast("string"),
         ts=_.first_seen.cast(UTC_TS),
@@ -226,7 +226,7 @@ def b2c_revenue_facts(src: Source) -> ibis.Table:
 
 def style_facts(src: Source) -> ibis.Table:
     """Styles declared (`traits.entity = "style"`) or named by a generation, from first seen."""
-    entities = src.store.table("entities")
+    entities = src.store.table("entities", reads=frozenset({("entity", "style")}))
     declared = entities.filter(entities.entity == "style").select(
         style_id=_.entity_id.cast("string"), ts=_.first_seen.cast(UTC_TS)
     )

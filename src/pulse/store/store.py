@@ -60,6 +60,14 @@ ON_CONFLICT = {
 # (a customer's, by user_id), traits or entity row it wrote; None when unknown (rebuild whole).
 Touched = frozenset[tuple[str, str]] | None
 Kinds = frozenset[str] | None  # the entity kinds a snapshot is built from (None: any data)
+# What an answer reads and a write writes, so an answer stays current through writes of other
+# data: ("event", name) the events of a name, ("trait", entity kind, name) a trait's history,
+# ("entity", kind) the entity rows of a kind, ("table", name) a table whole. ANY: anything
+# (an answer read by an older process, or through SQL no token names).
+Token = tuple[str | None, ...]
+Reads = frozenset[Token]
+Wrote = frozenset[Token] | None  # None: unknown, every answer goes stale
+ANY: Token = ("*",)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,16 @@ class Part:
     build: Callable[[ibis.Table], ibis.Table]
     nulls: bool = False
     whole_if: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Held:
+    """A remembered answer: the data version and moment it was computed at, what it read."""
+
+    version: int
+    at: float
+    answer: Any
+    reads: Reads
 
 
 @dataclass(frozen=True)
@@ -104,9 +122,10 @@ class Store:
         default_factory=dict
     )
     _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
-    _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str]]] = field(
+    _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str], Reads]] = field(
         default_factory=OrderedDict
     )
+    _snapshot_reads: dict[str, Reads] = field(default_factory=dict)
     _building: list[set[str]] = field(default_factory=list)  # snapshots read by builds under way
     compiled: CompiledSql | None = None  # set by `connect`
     kept: KeptAnswers | None = None  # answers kept in the store, set by `connect`
@@ -117,20 +136,23 @@ class Store:
         default_factory=OrderedDict
     )
     _tables: dict[str, ibis.Table] = field(default_factory=dict)
-    _results: OrderedDict[Hashable, tuple[int, float, Any]] = field(default_factory=OrderedDict)
+    _results: OrderedDict[Hashable, Held] = field(default_factory=OrderedDict)
     # Remembered answers have a lock of their own: a view reading one must not wait for the
     # query another thread runs on the connection (the refresher's, up to seconds at scale).
     _memo: threading.Lock = field(default_factory=threading.Lock)
     stale_for: float = 0.0  # seconds a view may read answers the data moved on from (refresher)
-    # version: (when it began, what its write touched)
-    _changes: OrderedDict[int, tuple[float, Touched]] = field(default_factory=OrderedDict)
+    # version: (when it began, the ids its write touched, what it wrote)
+    _changes: OrderedDict[int, tuple[float, Touched, Wrote]] = field(default_factory=OrderedDict)
+    _reading: threading.local = field(default_factory=threading.local)  # see `reads`
     _erased: int = 0  # the version a customer's data was last erased at (see `changed`)
     _readers: threading.local = field(default_factory=threading.local)  # see `read`
     _reader_cursors: list[Any] = field(default_factory=list)
 
-    def table(self, name: str) -> ibis.Table:
+    def table(self, name: str, reads: Reads | None = None) -> ibis.Table:
         """A store table as an Ibis expression (its schema looked up once, under the lock:
-        one DuckDB connection serves every thread)."""
+        one DuckDB connection serves every thread). `reads`: the part of it the caller reads
+        (see `Token`; default the whole table)."""
+        self.reads(reads or frozenset({("table", name)}))
         with self.lock:
             found = self._tables.get(name)
             if found is None:
@@ -144,22 +166,48 @@ class Store:
         """How long a snapshot or answer may be reused while this process wrote nothing."""
         return SNAPSHOT_MAX_AGE if self.engine == "postgres" else math.inf
 
-    def changed(self, cur: Any, *, touched: Touched = None, erasing: bool = False) -> None:
+    def changed(
+        self,
+        cur: Any,
+        *,
+        touched: Touched = None,
+        wrote: Wrote = None,
+        erasing: bool = False,
+    ) -> None:
         """Say that events, traits, entities or targets change in the transaction `cur`:
         snapshots and answers are stale. The stored data stamp is bumped in that transaction,
         so answers kept in the store (`store/kept.py`) go stale exactly when it commits. Call it
         while holding the transaction (the lock), so no reader snapshots half-written data.
-        `touched` (what the write changes) lets snapshots be rebuilt in part; `erasing` (a
-        customer's personal data) also forbids serving any earlier answer stale."""
+        `touched` (the ids whose data the write changes) lets snapshots be rebuilt in part;
+        `wrote` (what it writes, see `Token`) keeps the answers that read none of it current;
+        `erasing` (a customer's personal data) also forbids serving any earlier answer stale."""
         with self.lock:
             self.data_version += 1
             with self._memo:
-                self._changes[self.data_version] = (time.monotonic(), touched)
+                self._changes[self.data_version] = (time.monotonic(), touched, wrote)
                 while len(self._changes) > CHANGES_KEPT:
                     self._changes.popitem(last=False)
                 if erasing:
                     self._erased = self.data_version
             cur.execute(BUMP_STAMP)
+
+    def reads(self, tokens: Reads) -> None:
+        """Say that the computation under way on this thread reads `tokens`: every answer being
+        computed (`cached`, nested) and expression or snapshot being built records them."""
+        for reading in getattr(self._reading, "stack", ()):
+            reading.update(tokens)
+
+    @contextmanager
+    def _recording(self) -> Iterator[set[Token]]:
+        """Collect what the code run inside reads (see `reads`); the recordings around this
+        one collect it too."""
+        stack: list[set[Token]] = self._reading.__dict__.setdefault("stack", [])
+        got: set[Token] = set()
+        stack.append(got)
+        try:
+            yield got
+        finally:
+            stack.pop()
 
     def snapshot(
         self,
@@ -186,6 +234,7 @@ class Store:
             now = time.monotonic()
             if held and now - held[1] < self.max_age:
                 version, built_at, table = held
+                self.reads(self._snapshot_reads.get(key, frozenset({ANY})))
                 if version == self.data_version:
                     return table
                 try:
@@ -198,7 +247,10 @@ class Store:
                     return table
             self.whole_builds += 1
             name = "pulse_snapshot_" + re.sub(r"\W", "_", key)
-            table = self.con.create_table(name, build(), temp=True, overwrite=True)
+            with self._recording() as got:
+                built = build()
+            self._snapshot_reads[key] = frozenset(got)
+            table = self.con.create_table(name, built, temp=True, overwrite=True)
             self._snapshots[key] = (self.data_version, now, table)
             return table
 
@@ -268,16 +320,18 @@ class Store:
             held = self._expressions.get(key)
             if held is not None:
                 self._expressions.move_to_end(key)
-                expression, snapshots = held
+                expression, snapshots, reads = held
+                self.reads(reads)
                 for name in snapshots:
                     self.snapshot(name, *self._snapshot_builds[name])
                 return expression
             self._building.append(set())
             try:
-                expression = build()
+                with self._recording() as got:
+                    expression = build()
             finally:
                 snapshots = frozenset(self._building.pop())
-            self._expressions[key] = (expression, snapshots)
+            self._expressions[key] = (expression, snapshots, frozenset(got))
             while len(self._expressions) > RESULTS_KEPT:
                 self._expressions.popitem(last=False)
             return expression
@@ -307,26 +361,42 @@ class Store:
                 while len(self._asked) > ASKED_KEPT:
                     self._asked.popitem(last=False)
             held = self._results.get(key)
-            if held is not None and self._servable(held[0], held[1], now, stale_ok):
+            if held is not None and self._servable(key, held, now, stale_ok):
                 self._results.move_to_end(key)
             else:
                 held = None
         if held is not None:
-            return copy.deepcopy(held[2])  # outside the lock: a big table takes a while
+            self.reads(held.reads)
+            return copy.deepcopy(held.answer)  # outside the lock: a big table takes a while
         return self._compute(key, compute, self.kept if asked else None)
 
-    def _servable(self, version: int, at: float, now: float, stale_ok: bool) -> bool:
-        """Whether an answer computed from `version` at `at` may be served `now`: it is current
-        (and younger than `max_age`), or `stale_ok` and the data it misses is younger than
-        `stale_for` (SPEC §6: every dashboard number current within a minute of ingestion)."""
-        if now - at >= self.max_age:
+    def _servable(self, key: Hashable, held: Held, now: float, stale_ok: bool) -> bool:
+        """Whether `held` may be served `now`: it is current (and younger than `max_age`), or
+        `stale_ok` and the data it misses is younger than `stale_for` (SPEC §6: every
+        dashboard number current within a minute of ingestion). Call it holding `_memo`."""
+        if now - held.at >= self.max_age:
             return False
-        if version == self.data_version:
+        if self._current(key, held):
             return True
-        if not stale_ok or version < self._erased:
+        if not stale_ok or held.version < self._erased:
             return False
-        change = self._changes.get(version + 1)  # the data it misses: when it began to arrive
+        change = self._changes.get(held.version + 1)  # the data it misses: when it arrived
         return change is not None and now - change[0] < self.stale_for
+
+    def _current(self, key: Hashable, held: Held) -> bool:
+        """Whether `held` is an answer on the current data: computed from it, or no write since
+        wrote anything it reads (then it is marked current, so the next look is one compare).
+        Call it holding `_memo`."""
+        if held.version == self.data_version:
+            return True
+        if ANY in held.reads:
+            return False
+        for later in range(held.version + 1, self.data_version + 1):
+            change = self._changes.get(later)
+            if change is None or change[2] is None or not held.reads.isdisjoint(change[2]):
+                return False
+        self._results[key] = Held(self.data_version, held.at, held.answer, held.reads)
+        return True
 
     def _compute(self, key: Hashable, compute: Callable[[], Any], kept: KeptAnswers | None) -> Any:
         """`compute()` (or the answer `kept` holds for the current data), remembered."""
@@ -335,14 +405,19 @@ class Store:
             stamp = kept.stamp() if kept else 0
         result = kept.get(key, stamp) if kept else MISSING
         computed = result is MISSING
+        reads: Reads = frozenset({ANY})  # what a kept answer read is not known
         if computed:
-            result = compute()
+            with self._recording() as got:
+                result = compute()
+            reads = frozenset(got)
             if kept:
                 kept.put(key, stamp, result)
+        else:
+            self.reads(reads)
         remembered = copy.deepcopy(result)  # the caller may change `result`
         with self._memo:
             self.computed += computed
-            self._results[key] = (version, now, remembered)
+            self._results[key] = Held(version, now, remembered, reads)
             self._results.move_to_end(key)
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
@@ -355,7 +430,7 @@ class Store:
         answer stays remembered until its new one replaces it, for views that may read it."""
         older_than = self.max_age if older_than is None else older_than
         with self._memo:
-            now, version = time.monotonic(), self.data_version
+            now = time.monotonic()
             recent = [
                 (key, compute)
                 for key, (when, compute) in reversed(self._asked.items())
@@ -365,8 +440,9 @@ class Store:
         for key, compute in recent:
             with self._memo:
                 held = self._results.get(key)
-            if held and held[0] == version and time.monotonic() - held[1] < older_than:
-                continue
+                fresh = held is not None and time.monotonic() - held.at < older_than
+                if fresh and held is not None and self._current(key, held):
+                    continue
             try:
                 self._compute(key, compute, self.kept)
             except Exception:  # one failing question must not keep the others cold

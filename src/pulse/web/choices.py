@@ -68,6 +68,9 @@ def resolve(offered: list[Choice], typed: str) -> str | None:
 def _read(store: Any, entity: str) -> list[tuple[str, str | None, str | None]]:
     """Every entity of the kind with its latest name and partner traits (one query), by name:
     each as (id, name, partner)."""
+    store.reads(
+        frozenset({("entity", entity), ("trait", entity, "name"), ("trait", entity, "partner_id")})
+    )
     rows = store.execute(
         "SELECT e.entity_id, t.name, t.value, t.ts FROM entities e "
         "LEFT JOIN traits t ON t.entity = e.entity AND t.entity_id = e.entity_id "
