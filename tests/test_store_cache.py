@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from messages import ask, identify, load, track
+from messages import ask, group, identify, load, track
 from pulse.access import gdpr
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine, Query
@@ -169,6 +169,28 @@ def test_a_view_reads_the_answer_before_new_data_while_it_is_refreshed(store):
     store.stale_for = 0.0  # no refresher: nobody would replace a stale answer
     load(store, identify("c3", "2026-02-03", status="trial"))
     assert _view(store) == 3
+
+
+def test_an_answer_computed_from_others_reads_them_current(store):
+    """A view may read a metric from before new data, but a table computed from metrics (the
+    affiliate funnel asks affiliates.clicks) reads them current: it is remembered as current."""
+    load(
+        store,
+        group("a1", "2026-01-01", kind="affiliate", status="applied"),
+        track("partner_approved", "2026-01-05", group="a1", partner_id="a1"),
+        *[track("referral_clicked", "2026-02-10", group="a1", partner_id="a1") for _ in "abc"],
+    )
+    views = Engine(store, CATALOG, stale_ok=True)
+    clicks = Query("affiliates.clicks", date(2026, 2, 28), "this_month")
+    assert views.evaluate(clicks)["value"] == 3
+    store.stale_for = 60.0
+    load(
+        store, *[track("referral_clicked", "2026-02-20", group="a1", partner_id="a1") for _ in "ab"]
+    )
+    assert views.evaluate(clicks)["value"] == 3  # the view's own answer, from before
+    funnel = TableQuery("affiliates.funnel", date(2026, 2, 28), "this_month")
+    rows = evaluate_table(views, funnel)["rows"]
+    assert rows[0]["step"] == "clicks" and rows[0]["count"] == 5  # 3 + 2
 
 
 def test_a_stale_answer_is_read_only_shortly_after_the_change(store):

@@ -352,7 +352,10 @@ class Store:
         `refresh` computes it again in the background after new data arrives, so the next view
         of it is warm. `stale_ok` (a dashboard view) takes the answer remembered before the
         data changed while the refresher computes it again, if that change is under
-        `stale_for` seconds old (see `_servable`): the view does not wait for the queries."""
+        `stale_for` seconds old (see `_servable`): the view does not wait for the queries.
+        Only a view's own answer may be stale: one computed from others (a table asking
+        metrics) reads them current, or it would be remembered as current on stale numbers."""
+        stale_ok = stale_ok and not getattr(self._reading, "stack", None)
         now = time.monotonic()
         with self._memo:
             if asked:
