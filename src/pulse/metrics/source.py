@@ -173,7 +173,7 @@ class Source:
 
     def plans(self) -> ibis.Table:
         """plan_id, price per month in the plan's currency, cost_per_credit (latest traits)."""
-        return self.store.snapshot("plans", self._plans, reads=frozenset({"plan"}))
+        return self.store.snapshot("plans", self._plans)
 
     def _plans(self) -> ibis.Table:
         price = self.latest("plan", "price").select(plan=_.entity_id, price=_.value.cast("float64"))
@@ -194,7 +194,7 @@ class Source:
 
     def fx_rates(self) -> ibis.Table:
         """fx_currency, fx_date, rate (to the reporting currency), one row per currency and day."""
-        return self.store.snapshot("fx_rates", self._fx_rates, reads=frozenset({"fx_rate"}))
+        return self.store.snapshot("fx_rates", self._fx_rates)
 
     def _fx_rates(self) -> ibis.Table:
         names = ("currency", "date", "rate")

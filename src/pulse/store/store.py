@@ -59,7 +59,6 @@ ON_CONFLICT = {
 # What a write changed, for snapshots rebuilt in part: the (entity, entity_id) pairs whose events
 # (a customer's, by user_id), traits or entity row it wrote; None when unknown (rebuild whole).
 Touched = frozenset[tuple[str, str]] | None
-Kinds = frozenset[str] | None  # the entity kinds a snapshot is built from (None: any data)
 # What an answer reads and a write writes, so an answer stays current through writes of other
 # data: ("event", name) the events of a name, ("trait", entity kind, name) a trait's history,
 # ("entity", kind) the entity rows of a kind, ("table", name) a table whole. ANY: anything
@@ -118,7 +117,7 @@ class Store:
     lock: FairLock = field(default_factory=FairLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
-    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None, Kinds]] = field(
+    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None]] = field(
         default_factory=dict
     )
     _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
@@ -214,31 +213,34 @@ class Store:
         key: str,
         build: Callable[[], ibis.Table],
         part: Part | None = None,
-        reads: Kinds = None,
     ) -> ibis.Table:
         """`build()` materialised as a temporary table and reused until the data changes.
 
         Entity attributes (a customer's creation, partner and plan; trait intervals) are read by
         almost every metric; computing them once per data version instead of once per query is
-        what keeps a dashboard page fast. After a write, a snapshot with a `part` is rebuilt
-        only for the entity ids the write touched (`_rebuilt_in_part`), and one built from
-        the entities of some kinds only (`reads`) only if the write touched one; the age limit on
+        what keeps a dashboard page fast. It stays current through writes of nothing its build
+        read (see `Token`); after a write of something it read, a snapshot with a `part` is
+        rebuilt only for the entity ids the write touched (`_rebuilt_in_part`). The age limit on
         PostgreSQL (`max_age`) counts from its last whole build, as other processes' writes are
         not known here.
         """
         with self.lock:
             for reading in self._building:
                 reading.add(key)
-            self._snapshot_builds[key] = (build, part, reads)
+            self._snapshot_builds[key] = (build, part)
             held = self._snapshots.get(key)
             now = time.monotonic()
             if held and now - held[1] < self.max_age:
                 version, built_at, table = held
-                self.reads(self._snapshot_reads.get(key, frozenset({ANY})))
-                if version == self.data_version:
+                reads = self._snapshot_reads.get(key, frozenset({ANY}))
+                self.reads(reads)
+                with self._memo:
+                    unwritten = self._unwritten(version, reads)
+                if unwritten:
+                    self._snapshots[key] = (self.data_version, built_at, table)
                     return table
                 try:
-                    rebuilt = self._rebuilt_in_part(table, version, part, reads)
+                    rebuilt = self._rebuilt_in_part(table, version, part)
                 except Exception:  # a bug in a part's build: the whole build still answers
                     log.exception("rebuilding snapshot %s in part failed", key)
                     rebuilt = False
@@ -267,18 +269,13 @@ class Store:
                     return None
         return frozenset(touched)
 
-    def _rebuilt_in_part(
-        self, table: ibis.Table, version: int, part: Part | None, reads: Kinds
-    ) -> bool:
+    def _rebuilt_in_part(self, table: ibis.Table, version: int, part: Part | None) -> bool:
         """Bring `table`, the snapshot of data `version`, up to date by replacing only the rows
-        of the ids the writes since touched; False if it must be rebuilt whole (what they
-        touched is unknown, or too many ids). A snapshot without a `part` is current only if
-        they touched nothing, or nothing of the entity kinds it is built from."""
+        of the ids the writes since touched; False if it must be rebuilt whole (it has no
+        `part`, what they touched is unknown, or too many ids)."""
         touched = self._touched_since(version)
-        if touched is None:
+        if touched is None or part is None:
             return False
-        if part is None:
-            return not any(reads is None or entity in reads for entity, _ in touched)
         if any(entity in part.whole_if for entity, _ in touched):
             return False
         ids = sorted({entity_id for entity, entity_id in touched if entity == part.entity})
@@ -392,13 +389,22 @@ class Store:
         Call it holding `_memo`."""
         if held.version == self.data_version:
             return True
-        if ANY in held.reads:
+        if not self._unwritten(held.version, held.reads):
             return False
-        for later in range(held.version + 1, self.data_version + 1):
-            change = self._changes.get(later)
-            if change is None or change[2] is None or not held.reads.isdisjoint(change[2]):
-                return False
         self._results[key] = Held(self.data_version, held.at, held.answer, held.reads)
+        return True
+
+    def _unwritten(self, version: int, reads: Reads) -> bool:
+        """Whether no write after data `version` wrote anything in `reads` (and every one of them
+        said what it wrote). Call it holding `_memo`."""
+        if version == self.data_version:
+            return True
+        if ANY in reads:
+            return False
+        for later in range(version + 1, self.data_version + 1):
+            change = self._changes.get(later)
+            if change is None or change[2] is None or not reads.isdisjoint(change[2]):
+                return False
         return True
 
     def _compute(self, key: Hashable, compute: Callable[[], Any], kept: KeptAnswers | None) -> Any:
