@@ -72,7 +72,9 @@ class TableContext:
         return facts.filter((facts[column] >= self.start) & (facts[column] < self.end))
 
     def fetch(self, table: ibis.Table) -> pd.DataFrame:
-        return _fetch(self.engine, table)
+        return _fetch(
+            self.engine, table, live=not self.engine.catalog.table(self.query.table).remembered
+        )
 
     def ask(self, metric: str, **options: Any) -> dict[str, Any]:
         """A catalog metric for this context (same as-of, window, partner and time zone unless
@@ -130,7 +132,9 @@ def _evaluate(engine: Engine, query: TableQuery) -> dict[str, Any]:
         engine.store, query.tz, engine.currency, instant(window.end + timedelta(1), query.tz)
     )
     built = table.build(TableContext(engine, src, window, query))
-    frame = built if isinstance(built, pd.DataFrame) else _fetch(engine, built)
+    frame = (
+        built if isinstance(built, pd.DataFrame) else _fetch(engine, built, not table.remembered)
+    )
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise RuntimeError(f"table {table.id}: builder returned no column {missing[0]!r}")
@@ -167,7 +171,11 @@ def split_extras(table: Table, extras: Mapping[str, str]) -> tuple[dict[str, str
     return params, where
 
 
-def _fetch(engine: Engine, table: ibis.Table) -> pd.DataFrame:
+def _fetch(engine: Engine, table: ibis.Table, live: bool = False) -> pd.DataFrame:
+    """`table`'s rows; a `live` table's (not remembered, computed on every view) read without
+    waiting for a background computation (`Store.read_frame`)."""
+    if live:
+        return engine.store.read_frame(table)
     with engine.store.lock:
         frame: pd.DataFrame = engine.store.con.to_pandas(table)
     return frame

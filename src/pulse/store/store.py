@@ -23,6 +23,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.operations as ops
+import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
@@ -152,6 +153,9 @@ class Store:
         one DuckDB connection serves every thread). `reads`: the part of it the caller reads
         (see `Token`; default the whole table)."""
         self.reads(reads or frozenset({("table", name)}))
+        found = self._tables.get(name)  # known: no need to wait for the connection
+        if found is not None:
+            return found
         with self.lock:
             found = self._tables.get(name)
             if found is None:
@@ -636,14 +640,31 @@ class Store:
         """
         if self.engine != "duckdb":
             return self.execute(sql, params)
+        cur = self._reader()
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+    def read_frame(self, expr: ibis.Table) -> pd.DataFrame:
+        """The rows of `expr` as `read` reads them, without waiting for the store's lock: for
+        a table of store tables computed on every view (alerts, the audit log), which would
+        otherwise wait for a background computation's query. Not for a snapshot (a temporary
+        table only the store's own connection sees)."""
+        if self.engine != "duckdb":
+            with self.lock:
+                frame: pd.DataFrame = self.con.to_pandas(expr)
+            return frame
+        frame = self._reader().execute(self.con.compile(expr)).df()
+        return frame
+
+    def _reader(self) -> Any:
+        """This thread's DuckDB connection for `read` (its own; made once)."""
         cur = getattr(self._readers, "cur", None)
         if cur is None:
             with self.lock:
                 cur = self._readers.cur = self.con.con.cursor()
                 cur.execute("SET TimeZone = 'UTC'")
                 self._reader_cursors.append(cur)
-        cur.execute(sql, params)
-        return list(cur.fetchall())
+        return cur
 
     def close(self) -> None:
         with self.lock:

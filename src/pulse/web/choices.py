@@ -39,7 +39,7 @@ def everything(store: Any, scope: str) -> list[Choice]:
         rows = store.cached(("web.choices", entity), read, asked=True, stale_ok=True)
         return [Choice(*row) for row in rows]
 
-    found: list[Choice] = store.cached(("web.choice_list", entity), listed)
+    found: list[Choice] = store.cached(("web.choice_list", entity), listed, stale_ok=True)
     return found
 
 
