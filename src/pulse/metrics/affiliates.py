@@ -235,7 +235,7 @@ def active_facts(src: Source) -> ibis.Table:
     overlap, so one affiliate counts once. The spells are a snapshot, rebuilt after a write for
     the partners it touched (every click in history was read by each question before)."""
     build = partial(_activity_spells, src)
-    busy = src.store.snapshot("partner_spells", build, Part("partner", "partner_id", build))
+    busy = src.store.snapshot("partner_spells", build, Part("partner", "partner_id"))
     return while_member(src, busy, AFFILIATE)
 
 

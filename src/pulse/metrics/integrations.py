@@ -8,7 +8,7 @@ customer is deleted. Syncs (`integration_synced`: ok, duration_ms) and API calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -76,18 +76,13 @@ def _clipped(src: Source, rows: ibis.Table) -> ibis.Table:
     )
 
 
-def _per_customer(
-    src: Source, key: str, build: Callable[[Source, ibis.Table | None], ibis.Table]
-) -> ibis.Table:
-    """`build(src, ids)` as a snapshot rebuilt after a write for the customers it touched:
-    connection intervals read every connection event in history (windows per customer)."""
-    of_ids = partial(build, src)
-    return src.store.snapshot(key, of_ids, Part("customer", "customer_id", of_ids))
-
-
 def users_facts(src: Source) -> ibis.Table:
-    """One interval per customer and provider while connected."""
-    return _per_customer(src, "integration_users", _users)
+    """One interval per customer and provider while connected. Connection intervals read every
+    connection event in history, so they are a snapshot, rebuilt after a write for the
+    customers it touched."""
+    return src.store.snapshot(
+        "integration_users", partial(_users, src), Part("customer", "customer_id")
+    )
 
 
 def _users(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
@@ -101,8 +96,11 @@ def _users(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
 
 
 def connected_facts(src: Source) -> ibis.Table:
-    """One interval per customer while at least one provider is connected (counted once)."""
-    return _per_customer(src, "integration_connected", _connected)
+    """One interval per customer while at least one provider is connected (counted once), a
+    snapshot as `users_facts`."""
+    return src.store.snapshot(
+        "integration_connected", partial(_connected, src), Part("customer", "customer_id")
+    )
 
 
 def _connected(src: Source, ids: ibis.Table | None = None) -> ibis.Table:

@@ -60,7 +60,7 @@ def subscription_facts(src: Source) -> ibis.Table:
     """Each subscription's MRR over time: the event's mrr, else its plan's monthly price
     (a snapshot: it depends on no window)."""
     build = partial(_subscription_facts, src)
-    part = Part("customer", "customer_id", build, nulls=True, whole_if=PRICED_BY)
+    part = Part("customer", "customer_id", nulls=True, whole_if=PRICED_BY)
     return src.store.snapshot("subscription_facts", build, part)
 
 
@@ -110,7 +110,7 @@ def mrr_facts(src: Source) -> ibis.Table:
     """Subscription MRR, counted only while its customer is neither in trial nor gone
     (a snapshot: it depends on no window)."""
     build = partial(_mrr_facts, src)
-    part = Part("customer", "customer_id", build, nulls=True, whole_if=PRICED_BY)
+    part = Part("customer", "customer_id", nulls=True, whole_if=PRICED_BY)
     return src.store.snapshot("mrr_facts", build, part)
 
 

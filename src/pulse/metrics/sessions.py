@@ -95,7 +95,7 @@ def session_rows(src: Source) -> ibis.Table:
     last, seconds (last − first event) and conversation (1 if the customer typed a message
     or clicked a button, else 0)."""
     build = partial(_sessions, src)
-    sessions = src.store.snapshot("sessions", build, Part("customer", "customer_id", build))
+    sessions = src.store.snapshot("sessions", build, Part("customer", "customer_id"))
     return _with_platform(src, sessions)
 
 

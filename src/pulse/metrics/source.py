@@ -123,15 +123,11 @@ class Source:
                 previous=rows.value.lag().over(window),
             )
 
-        return self.store.snapshot(
-            f"intervals_{entity}_{name}", build, Part(entity, "entity_id", build)
-        )
+        return self.store.snapshot(f"intervals_{entity}_{name}", build, Part(entity, "entity_id"))
 
     def customers(self) -> ibis.Table:
         """customer_id, created, deleted_at (null if not deleted), partner_id."""
-        return self.store.snapshot(
-            "customers", self._customers, Part("customer", "customer_id", self._customers)
-        )
+        return self.store.snapshot("customers", self._customers, Part("customer", "customer_id"))
 
     def _customers(self, ids: ibis.Table | None = None) -> ibis.Table:
         entities = self.store.table("entities", reads=frozenset({("entity", "customer")}))

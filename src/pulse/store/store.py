@@ -70,18 +70,21 @@ Wrote = frozenset[Token] | None  # None: unknown, every answer goes stale
 ANY: Token = ("*",)
 
 
+# A snapshot's build: `build()` makes all its rows; with a `Part`, `build(ids)` makes the rows
+# of the ids in the table `ids` (one column, entity_id), as the whole build would.
+Build = Callable[..., ibis.Table]
+
+
 @dataclass(frozen=True)
 class Part:
     """How a snapshot is rebuilt in part after a write: only its rows of the ids of `entity` the
-    write touched, found in its `column`. `build(ids)` makes the rows of the ids in the table
-    `ids` (one column, entity_id), as the whole build would, and with `nulls` also the rows
-    whose `column` is null (no write names them, so they are built again after every write).
-    A write touching an entity of a kind in `whole_if` (what every row depends on) rebuilds
-    the snapshot whole."""
+    write touched, found in its `column`, made by its build given those ids; with `nulls` also
+    the rows whose `column` is null (no write names them, so they are built again after every
+    write). A write touching an entity of a kind in `whole_if` (what every row depends on)
+    rebuilds the snapshot whole."""
 
     entity: str
     column: str
-    build: Callable[[ibis.Table], ibis.Table]
     nulls: bool = False
     whole_if: frozenset[str] = frozenset()
 
@@ -118,9 +121,7 @@ class Store:
     lock: FairLock = field(default_factory=FairLock)
     data_version: int = 0  # bumped whenever events, traits or entities change
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
-    _snapshot_builds: dict[str, tuple[Callable[[], ibis.Table], Part | None]] = field(
-        default_factory=dict
-    )
+    _snapshot_builds: dict[str, tuple[Build, Part | None]] = field(default_factory=dict)
     _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
     _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str], Reads]] = field(
         default_factory=OrderedDict
@@ -215,7 +216,7 @@ class Store:
     def snapshot(
         self,
         key: str,
-        build: Callable[[], ibis.Table],
+        build: Build,
         part: Part | None = None,
     ) -> ibis.Table:
         """`build()` materialised as a temporary table and reused until the data changes.
@@ -239,16 +240,13 @@ class Store:
                 reads = self._snapshot_reads.get(key, frozenset({ANY}))
                 self.reads(reads)
                 with self._memo:
-                    unwritten = self._unwritten(version, reads)
-                if unwritten:
-                    self._snapshots[key] = (self.data_version, built_at, table)
-                    return table
-                try:
-                    rebuilt = self._rebuilt_in_part(table, version, part)
-                except Exception:  # a bug in a part's build: the whole build still answers
-                    log.exception("rebuilding snapshot %s in part failed", key)
-                    rebuilt = False
-                if rebuilt:
+                    current = self._unwritten(version, reads)
+                if not current:
+                    try:
+                        current = self._rebuilt_in_part(table, version, build, part)
+                    except Exception:  # a bug in a part's build: the whole build still answers
+                        log.exception("rebuilding snapshot %s in part failed", key)
+                if current:
                     self._snapshots[key] = (self.data_version, built_at, table)
                     return table
             self.whole_builds += 1
@@ -260,20 +258,35 @@ class Store:
             self._snapshots[key] = (self.data_version, now, table)
             return table
 
+    def _since(self, version: int) -> list[tuple[float, Touched, Wrote]] | None:
+        """The changes after data `version` (see `changed`); None if one is no longer
+        remembered. Call it holding `_memo`."""
+        changes = []
+        for later in range(version + 1, self.data_version + 1):
+            change = self._changes.get(later)
+            if change is None:
+                return None
+            changes.append(change)
+        return changes
+
     def _touched_since(self, version: int) -> Touched:
         """Every (entity, id) the writes after `version` touched; None if unknown."""
         with self._memo:
-            touched: set[tuple[str, str]] = set()
-            for later in range(version + 1, self.data_version + 1):
-                change = self._changes.get(later)
-                if change is None or change[1] is None:
-                    return None
-                touched |= change[1]
-                if len(touched) > 2 * PART_MOST:
-                    return None
+            changes = self._since(version)
+        if changes is None:
+            return None
+        touched: set[tuple[str, str]] = set()
+        for _, ids, _ in changes:
+            if ids is None:
+                return None
+            touched |= ids
+            if len(touched) > 2 * PART_MOST:
+                return None
         return frozenset(touched)
 
-    def _rebuilt_in_part(self, table: ibis.Table, version: int, part: Part | None) -> bool:
+    def _rebuilt_in_part(
+        self, table: ibis.Table, version: int, build: Build, part: Part | None
+    ) -> bool:
         """Bring `table`, the snapshot of data `version`, up to date by replacing only the rows
         of the ids the writes since touched; False if it must be rebuilt whole (it has no
         `part`, what they touched is unknown, or too many ids)."""
@@ -292,7 +305,7 @@ class Store:
             self._part_ids = self.con.create_table(
                 PART_IDS, schema=schema, temp=True, overwrite=True
             )
-        rows = part.build(self._part_ids)
+        rows = build(self._part_ids)
         sql = self.con.compile(rows)
         columns = ", ".join(f'"{column}"' for column in rows.columns)
         name = table.get_name()
@@ -391,11 +404,10 @@ class Store:
         """Whether `held` is an answer on the current data: computed from it, or no write since
         wrote anything it reads (then it is marked current, so the next look is one compare).
         Call it holding `_memo`."""
-        if held.version == self.data_version:
-            return True
         if not self._unwritten(held.version, held.reads):
             return False
-        self._results[key] = Held(self.data_version, held.at, held.answer, held.reads)
+        if held.version != self.data_version:
+            self._results[key] = Held(self.data_version, held.at, held.answer, held.reads)
         return True
 
     def _unwritten(self, version: int, reads: Reads) -> bool:
@@ -405,11 +417,10 @@ class Store:
             return True
         if ANY in reads:
             return False
-        for later in range(version + 1, self.data_version + 1):
-            change = self._changes.get(later)
-            if change is None or change[2] is None or not reads.isdisjoint(change[2]):
-                return False
-        return True
+        changes = self._since(version)
+        if changes is None:
+            return False
+        return all(wrote is not None and reads.isdisjoint(wrote) for _, _, wrote in changes)
 
     def _compute(self, key: Hashable, compute: Callable[[], Any], kept: KeptAnswers | None) -> Any:
         """`compute()` (or the answer `kept` holds for the current data), remembered."""
@@ -453,8 +464,11 @@ class Store:
         for key, compute in recent:
             with self._memo:
                 held = self._results.get(key)
-                fresh = held is not None and time.monotonic() - held.at < older_than
-                if fresh and held is not None and self._current(key, held):
+                if (
+                    held is not None
+                    and time.monotonic() - held.at < older_than
+                    and self._current(key, held)
+                ):
                     continue
             try:
                 self._compute(key, compute, self.kept)
