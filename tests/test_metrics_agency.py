@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from messages import ask, group, identify, load, rows, track, value
+from messages import ask, group, identify, load, plan, rows, track, value
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine
 from pulse.metrics.tables import TableQuery, evaluate_table
@@ -199,6 +199,32 @@ def test_reseller_clients(store):
     # end of March: u1, u3 (s1), u4 (s2); u2 cancelled; d1 is direct. End of Feb: u1, u2, u4
     assert (clients["value"], clients["previous"]) == (3, 3)
     assert rows(ask(store, "agency.reseller_clients", *MARCH, by="partner")) == {"s1": 2, "s2": 1}
+
+
+def test_platform_revenue_leaves_out_what_partners_bill_their_clients(store):
+    load(
+        store,
+        *resellers(),
+        *white_label(),
+        plan("pro", "2026-01-01", price=99, interval="month"),
+        identify("d1", "2026-01-10", status="active", channel="organic"),
+        track("subscription_started", "2026-01-10", user="d1", plan_id="pro"),
+        track("invoice_paid", "2026-03-10", user="d1", amount=99, kind="subscription"),
+        track(
+            "subscription_started", "2026-01-10", user="u1", plan_id="pro", billed_by="partner"
+        ),
+    )
+    revenue = ask(store, "revenue.total", *MARCH, by="channel")
+    # what partners paid the platform: s1 120 + 500, s2 60, w1 500 + 500, w2 500 + 200 = 2380;
+    # d1's 99; the clients' 99 + 99 + 29 (resellers') and 99 (w1's) are the partners' money
+    assert revenue["value"] == 2479
+    assert revenue["previous"] == 560  # February: s1's 60 license fee, w2's 500 platform fee
+    # a partner's own invoices come through the channel of its kind
+    assert rows(revenue) == {"white_label": 1700, "reseller": 680, "organic": 99}
+    # the partners' clients still paid them 99 + 99 + 29
+    assert value(store, "agency.reseller_client_revenue", *MARCH) == 227
+    # MRR: d1's pro; u1's subscription is billed by its reseller
+    assert value(store, "revenue.mrr", *MARCH) == 99
 
 
 # -- white-label --------------------------------------------------------------------------------

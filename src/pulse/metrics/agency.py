@@ -31,7 +31,7 @@ from pulse.metrics.affiliates import (
 )
 from pulse.metrics.catalog import Balance, Column, Derived, Flow, Metric, Ref, Stock, Table, ratio
 from pulse.metrics.customers import open_facts
-from pulse.metrics.revenue import revenue_facts
+from pulse.metrics.revenue import payment_facts
 from pulse.metrics.source import Source
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def reseller_revenue_facts(src: Source) -> ibis.Table:
 
 def client_revenue_facts(src: Source) -> ibis.Table:
     """What resellers' clients pay (invoices − refunds; billed by the reseller)."""
-    money = revenue_facts(src)
+    money = payment_facts(src)
     return of_kind(src, money.filter(money.customer_id.notnull()), RESELLER)
 
 

@@ -457,8 +457,10 @@ class Engine:
             else ("customer", CUSTOMER_DIMS[dim], "customer_id")
         )
         values = src.latest(entity, trait, before=src.as_of).rename(dim_id="entity_id", dim="value")
-        joined = facts.left_join(values, facts[key] == values.dim_id)
-        return joined.drop("dim_id")
+        joined = facts.left_join(values, facts[key] == values.dim_id).drop("dim_id")
+        if dim == "channel" and "partner_id" in facts.columns:
+            return _partner_channel(src, joined)
+        return joined
 
     def _to_frame(self, table: ibis.Table, plan: Plan, base: bool = False) -> pd.DataFrame:
         frame = self._fetch(table)
@@ -474,6 +476,18 @@ class Engine:
             frame: pd.DataFrame = self.store.con.to_pandas(table)
         frame["dim"] = frame["dim"].astype(object).where(frame["dim"].notna(), None)
         return frame
+
+
+def _partner_channel(src: Source, facts: ibis.Table) -> ibis.Table:
+    """What a partner does itself (no customer: its fees, its credits) comes through the
+    channel of its kind (reseller, white_label …), as its clients do."""
+    kinds = src.latest("partner", PARTNER_DIMS["partner_kind"], before=src.as_of)
+    kinds = kinds.rename(kind_id="entity_id", kind="value")
+    joined = facts.left_join(kinds, facts.partner_id == kinds.kind_id)
+    own = joined.customer_id.isnull() & joined.partner_id.notnull()
+    return joined.mutate(dim=ibis.cases((own, joined.kind), else_=joined.dim)).drop(
+        "kind_id", "kind"
+    )
 
 
 _BASE_KEY = datetime(1900, 1, 1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 
 from pulse.metrics.catalog import Column, Metric, Table
-from pulse.metrics.integrations import payload_text
+from pulse.metrics.source import payload_text
 from pulse.metrics.tables import TableContext
 
 DEFAULT_CHECKED = "api"  # what a health check without a `source` probes

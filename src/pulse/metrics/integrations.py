@@ -18,7 +18,7 @@ from ibis import _
 
 from pulse.metrics.catalog import Column, Derived, Flow, Metric, Ref, Stock, Table, health, ratio
 from pulse.metrics.customers import churned_facts, open_facts
-from pulse.metrics.source import Source
+from pulse.metrics.source import Source, payload_number
 from pulse.metrics.tables import TableContext
 from pulse.store.store import Part
 
@@ -26,16 +26,6 @@ PROVIDER_DIMS = ("provider", "partner", "partner_kind", "tier", "plan", "channel
 CUSTOMER_DIMS = ("partner", "partner_kind", "tier", "plan", "channel", "status", "platform")
 DISCONNECTED = "integration_disconnected"
 STAGES = ("discovery", "negotiation", "development", "planned", "live")
-
-
-def payload_text(events: ibis.Table, name: str) -> ibis.Value:
-    """A text property without a column of its own, from `payload` (null when absent)."""
-    return events.payload.cast("json")[name].str
-
-
-def payload_number(events: ibis.Table, name: str) -> ibis.Value:
-    """A numeric property without a column of its own, from `payload` (null when absent)."""
-    return events.payload.cast("json")[name].float
 
 
 def _ends(a: ibis.Value, b: ibis.Value) -> ibis.Value:

@@ -2,6 +2,11 @@
 
 Money is reported in the reporting currency; an amount without a rate for its day is left out
 of sums (never converted at a guessed rate).
+
+Platform revenue is what the platform bills. A reseller or white-label partner bills its own
+clients (their billing events carry `billed_by: "partner"`): that money is the partner's, and
+the platform's share of it is what the partner pays itself (license, platform and seat fees).
+So those events count in the agency metrics of the partner's clients, not in revenue or MRR.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pulse.metrics.catalog import (
 from pulse.metrics.cohorts import month_text, signup_months
 from pulse.metrics.customers import CHURNED_STATUSES
 from pulse.metrics.engine import movement_kinds
-from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, valid_at
+from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, payload_text, valid_at
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -41,11 +46,21 @@ REVENUE_DIMS = ("partner", "partner_kind", "tier", "plan", "channel", "status", 
 NOT_PAYING = ("trial", *CHURNED_STATUSES)
 
 
+def platform_billed(events: ibis.Table) -> ibis.Table:
+    """The events of what the platform bills: not those a partner bills its own clients."""
+    return events.filter(ibis.coalesce(payload_text(events, "billed_by"), "") != "partner")
+
+
 def revenue_facts(src: Source) -> ibis.Table:
-    """invoice_paid amounts minus refund_issued amounts, converted."""
-    events = src.in_reporting_currency(
-        src.attributed(src.track("invoice_paid", "refund_issued")), "amount"
-    )
+    """invoice_paid amounts minus refund_issued amounts, converted, of what the platform bills."""
+    return payment_facts(src, platform_billed(src.track("invoice_paid", "refund_issued")))
+
+
+def payment_facts(src: Source, events: ibis.Table | None = None) -> ibis.Table:
+    """invoice_paid minus refund_issued amounts, converted, whoever billed them (or of `events`)."""
+    if events is None:
+        events = src.track("invoice_paid", "refund_issued")
+    events = src.in_reporting_currency(src.attributed(events), "amount")
     sign = ibis.cases((events.event == "refund_issued", -1), else_=1)
     events = events.filter(events.amount_rep.notnull())
     return events.select("ts", "customer_id", "partner_id", value=events.amount_rep * sign)
@@ -66,9 +81,12 @@ def subscription_facts(src: Source) -> ibis.Table:
 
 def _subscription_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     """A subscription is its customer's: one id sent by two customers makes two timelines.
-    With `ids`, the subscriptions of those customers and those of no customer (a partner's,
-    sent with a groupId alone)."""
-    events = src.track("subscription_started", "subscription_changed", "subscription_cancelled")
+    Subscriptions a partner bills its clients are the partner's (see the module's doc). With
+    `ids`, the subscriptions of those customers and those of no customer (a partner's, sent
+    with a groupId alone)."""
+    events = platform_billed(
+        src.track("subscription_started", "subscription_changed", "subscription_cancelled")
+    )
     if ids is not None:
         events = events.filter(events.user_id.isin(ids.entity_id) | events.user_id.isnull())
     events = src.in_reporting_currency(src.attributed(events), "mrr")
@@ -199,7 +217,8 @@ METRIC_LIST = (
     Metric(
         "revenue.total",
         "Revenue",
-        "Invoices paid minus refunds issued in the window, in the reporting currency.",
+        "Invoices paid minus refunds issued in the window, in the reporting currency; what "
+        "resellers and white-label partners bill their own clients is theirs, not counted.",
         "money",
         Flow(revenue_facts),
         dims=REVENUE_DIMS,
@@ -208,7 +227,8 @@ METRIC_LIST = (
         "revenue.mrr",
         "MRR",
         "Monthly recurring revenue as of the window end: the current MRR of every subscription "
-        "not cancelled (annual prices / 12), trials and churned customers excluded.",
+        "not cancelled (annual prices / 12), trials, churned customers and subscriptions billed "
+        "by a partner excluded.",
         "money",
         Stock(mrr_facts),
         dims=REVENUE_DIMS,

@@ -21,6 +21,16 @@ UTC_TS = dt.Timestamp(timezone="UTC")
 NULLABLE_TS = dt.Timestamp(timezone="UTC", nullable=True)
 
 
+def payload_text(events: ibis.Table, name: str) -> ibis.Value:
+    """A text property without a column of its own, from `payload` (null when absent)."""
+    return events.payload.cast("json")[name].str
+
+
+def payload_number(events: ibis.Table, name: str) -> ibis.Value:
+    """A numeric property without a column of its own, from `payload` (null when absent)."""
+    return events.payload.cast("json")[name].float
+
+
 @ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
 def local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
     """The wall-clock time of `ts` in `zone` (DuckDB and PostgreSQL both have timezone())."""

@@ -15,8 +15,7 @@ import pandas as pd
 
 from pulse.metrics.catalog import Column, Flow, Metric, Ref, Table, health, ratio
 from pulse.metrics.finance import TRANSACTIONS
-from pulse.metrics.integrations import payload_text
-from pulse.metrics.source import Source
+from pulse.metrics.source import Source, payload_text
 from pulse.metrics.tables import TableContext
 
 MONITOR_EVENTS = ("health_check", "error_logged")
