@@ -210,9 +210,7 @@ def test_platform_revenue_leaves_out_what_partners_bill_their_clients(store):
         identify("d1", "2026-01-10", status="active", channel="organic"),
         track("subscription_started", "2026-01-10", user="d1", plan_id="pro"),
         track("invoice_paid", "2026-03-10", user="d1", amount=99, kind="subscription"),
-        track(
-            "subscription_started", "2026-01-10", user="u1", plan_id="pro", billed_by="partner"
-        ),
+        track("subscription_started", "2026-01-10", user="u1", plan_id="pro", billed_by="partner"),
     )
     revenue = ask(store, "revenue.total", *MARCH, by="channel")
     # what partners paid the platform: s1 120 + 500, s2 60, w1 500 + 500, w2 500 + 200 = 2380;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from messages import ask, fx_rate, identify, load, rows, track, value
+from messages import ask, fx_rate, group, identify, load, rows, track, value
 from pulse.metrics import CATALOG
 from pulse.metrics.engine import Engine
 from pulse.metrics.tables import TableQuery, evaluate_table
@@ -214,9 +214,18 @@ def test_cac_and_ltv_to_cac(store):
 
 
 def test_ltv_by_channel_table(store):
-    load(store, *LTV)
+    load(
+        store,
+        *LTV,
+        group("b1", "2026-01-05", kind="business"),
+        # a business partner's credit pack: revenue in channel "business", which has no customers
+        track(
+            "invoice_paid", "2026-02-03", group="b1", partner_id="b1", amount=500, kind="credits"
+        ),
+    )
+    assert rows(ask(store, "revenue.total", *LAST30, by="channel"))["business"] == 500
     got = table(store, "finance.ltv_by_channel", "2026-03-02", "last_30d")
-    assert got == [
+    assert got == [  # no row for "business": no ARPC, churn, LTV or CAC without customers
         # affiliate: 180 / 2 = 90 ARPC, no churn; CAC 0 / 1 new
         {
             "channel": "affiliate",

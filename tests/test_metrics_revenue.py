@@ -462,7 +462,7 @@ def test_revenue_by_plan_combines_the_catalog_numbers(store):
     # i1, active without a plan: 0 revenue / 1 customer = 0.0 ARPC; margin 0 / 0 → None
     assert got[2] == {
         "plan_id": None,
-        "plan": None,
+        "plan": "No plan",
         "customers": 1,
         "revenue": 0,
         "mrr": 0,

@@ -253,7 +253,8 @@ def ltv_by_channel_table(ctx: TableContext) -> pd.DataFrame:
         "ltv_cac": "finance.ltv_cac",
     }
     frame = _gather(ctx, "channel", "channel", metrics)
-    frame = frame[frame["channel"].notna()]
+    # a channel with no customers (a partner kind whose partners only pay fees) has no LTV
+    frame = frame[frame["channel"].notna()].dropna(subset=list(metrics), how="all")
     return frame.sort_values("channel")
 
 

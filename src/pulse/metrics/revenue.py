@@ -432,7 +432,8 @@ def by_plan_table(ctx: TableContext) -> pd.DataFrame:
     )
     names = ctx.fetch(ctx.src.latest("plan", "name", before=ctx.end))
     plan_names = dict(zip(names["entity_id"], names["value"], strict=True))
-    frame = pd.DataFrame({"plan_id": plans, "plan": [plan_names.get(p) for p in plans]})
+    labels = [NO_PLAN if p is None else plan_names.get(p) for p in plans]
+    frame = pd.DataFrame({"plan_id": plans, "plan": labels})
     for column, by_key in values.items():
         missing = 0 if column in ADDITIVE_COLUMNS else None  # no facts: zero, not unknown
         frame[column] = [by_key.get(p, missing) for p in plans]
@@ -440,6 +441,7 @@ def by_plan_table(ctx: TableContext) -> pd.DataFrame:
 
 
 ADDITIVE_COLUMNS = ("customers", "revenue", "mrr")
+NO_PLAN = "No plan"  # what no customer's plan covers: partners' own fees and credit packs
 
 
 NRR_COLUMNS = (
