@@ -10,8 +10,10 @@ import pytest
 
 import pulse.store.store as store_module
 from messages import identify, load, track, value
+from pulse.access.gdpr import delete_customer
 from pulse.ingest.files import read_chunks
 from pulse.ingest.pipeline import ingest_chunks, ingest_messages
+from pulse.store.store import ORDERED_EVENTS as ORDERED
 
 FEB = ("2026-02-28", "this_month")
 
@@ -81,3 +83,51 @@ def test_a_large_import_lands_in_order(store, tmp_path: Path, monkeypatch: pytes
             "None",
         ]
     assert value(store, "credits.consumed", *FEB) == 12
+
+
+def test_events_arriving_during_the_ordered_copy_are_kept(store, monkeypatch: pytest.MonkeyPatch):
+    if store.engine != "duckdb":
+        pytest.skip("only DuckDB stores events in order")
+    # copied 2 events per transaction: chat_opened; credits_consumed cut at its median time
+    # (Jan 30 | Feb 3, Feb 10); credits_purchased; the identify
+    monkeypatch.setattr(store_module, "CLUSTER_SLICE", 2)
+    load(store, *_arrivals())
+    made = store._ordered_copy()  # what `cluster_events` makes without the lock
+    # meanwhile two messages arrive
+    load(
+        store,
+        track("credits_consumed", "2026-02-05", user="c2", credits=2, source="generation"),
+        track("chat_opened", "2026-02-02", user="c2", experience_id="e1"),
+    )
+    assert store._swap_ordered(made)
+    assert _stored_order(store) == [
+        ("chat_opened", "02-01"),
+        ("credits_consumed", "01-30"),
+        ("credits_consumed", "02-03"),
+        ("credits_consumed", "02-10"),
+        ("credits_purchased", "02-20"),
+        ("None", "01-05"),
+        # what came during the copy, in order after it (until the next rewrite)
+        ("chat_opened", "02-02"),
+        ("credits_consumed", "02-05"),
+    ]
+    assert store.execute("SELECT value FROM pulse_state WHERE name = 'clustered'") == [(8,)]
+    assert value(store, "credits.consumed", *FEB) == 14  # 5 + 7 + c2's 2
+
+
+def test_an_erasure_during_the_ordered_copy_keeps_events_as_erased(store):
+    if store.engine != "duckdb":
+        pytest.skip("only DuckDB stores events in order")
+    load(store, *_arrivals(), track("nps_answered", "2026-02-04", user="c1", score=9, comment="hi"))
+    made = store._ordered_copy()
+    delete_customer(store, "c1")  # scrubs the comment in place
+    assert not store._swap_ordered(made)  # the copy still holds the comment
+    assert store.execute(
+        f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{ORDERED}'"
+    ) == [(0,)]
+    payloads = store.execute("SELECT payload FROM events WHERE event = 'nps_answered'")
+    assert payloads and all("hi" not in str(p) for (p,) in payloads)
+    assert store.execute("SELECT value FROM pulse_state WHERE name = 'clustered'") == [(0,)]
+    assert store.cluster_events(least=1)  # made again, after the erasure
+    payloads = store.execute("SELECT payload FROM events WHERE event = 'nps_answered'")
+    assert payloads and all("hi" not in str(p) for (p,) in payloads)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import pandas as pd
@@ -46,6 +47,8 @@ PART_IDS = "pulse_part_ids"  # the temporary table of the ids a snapshot is rebu
 # rewritten again: that many, and a tenth of those in order (`Store.cluster_events`).
 CLUSTER_FROM = 100_000
 CLUSTER_SHARE = 0.1
+ORDERED_EVENTS = "pulse_events_ordered"  # the copy of `events` in order, until swapped in
+CLUSTER_SLICE = 500_000  # events copied in order per transaction (`Store._ordered_copy`)
 ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
@@ -87,6 +90,15 @@ class Part:
     column: str
     nulls: bool = False
     whole_if: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrderedCopy:
+    """An ordered copy of `events` (see `Store.cluster_events`): the last row id it holds and
+    the erasure mark (`Store._erased`) when it was begun."""
+
+    last: int
+    erased: int
 
 
 @dataclass(frozen=True)
@@ -490,29 +502,87 @@ class Store:
         events at `large`: about 40 ms of each question); in name order, DuckDB skips the row
         groups of other names by their min/max. Events appended later stay in arrival order at
         the end, until the next rewrite. The data does not change: no snapshot or answer goes
-        stale. PostgreSQL has an index on (event, ts) instead."""
-        if self.engine != "duckdb":
+        stale. PostgreSQL has an index on (event, ts) instead.
+
+        The ordered copy is made without the store's lock (30 s at `large`), so ingestion goes
+        on meanwhile; under the lock, the events that arrived since are added and the tables
+        swapped (`_swap_ordered`)."""
+        if self.engine != "duckdb" or not self._clustering_due(least):
             return False
+        return self._swap_ordered(self._ordered_copy())
+
+    def _clustering_due(self, least: int | None) -> bool:
         with self.transaction() as cur:
             cur.execute("SELECT value FROM pulse_state WHERE name = 'clustered'")
             clustered = int(cur.fetchall()[0][0])
             cur.execute("SELECT count(*) FROM events")
             total = int(cur.fetchall()[0][0])
-            if least is None:
-                least = max(CLUSTER_FROM, math.ceil(CLUSTER_SHARE * clustered))
-            if total - clustered < max(least, 1):
-                return False
+        if least is None:
+            least = max(CLUSTER_FROM, math.ceil(CLUSTER_SHARE * clustered))
+        return total - clustered >= max(least, 1)
+
+    def _ordered_copy(self) -> OrderedCopy:
+        """`events` as committed now, copied in (event, ts) order into ORDERED_EVENTS (with the
+        table's own DDL, so its key too), on a connection of its own: writers do not wait for
+        our lock. The copy is committed in slices of about CLUSTER_SLICE events: DuckDB commits
+        one transaction at a time, and one commit of every event (updating the key's index)
+        held other writers' commits for 6 s at `large`."""
+        erased = self._erased
+        with self.lock:
+            cur = self.con.con.cursor()
+        try:
+            cur.execute("SET preserve_insertion_order = true")
+            cur.execute(f"DROP TABLE IF EXISTS {ORDERED_EVENTS}")
             cur.execute(
                 "SELECT sql FROM duckdb_tables() WHERE table_name = 'events' "
                 "AND schema_name = 'main' AND database_name = current_database()"
             )
             ddl = str(cur.fetchall()[0][0])
-            ordered = "pulse_events_ordered"
-            cur.execute(ddl.replace("CREATE TABLE events", f"CREATE TABLE {ordered}", 1))
-            cur.execute("SET preserve_insertion_order = true")
-            cur.execute(f"INSERT INTO {ordered} SELECT * FROM events ORDER BY event, ts")
+            cur.execute(ddl.replace("CREATE TABLE events", f"CREATE TABLE {ORDERED_EVENTS}", 1))
+            cur.execute("SELECT coalesce(max(rowid), -1) FROM events")
+            last = int(cur.fetchall()[0][0])
+            for where, params in _slices(cur, last):
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    cur.execute(
+                        f"INSERT INTO {ORDERED_EVENTS} SELECT * FROM events "
+                        f"WHERE rowid <= ? AND {where} ORDER BY event, ts",
+                        (last, *params),
+                    )
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                cur.execute("COMMIT")
+            try:  # written to the file here, not by the swap's commit under our lock
+                cur.execute("CHECKPOINT")
+            except duckdb.TransactionException:  # another write under way: the swap's then
+                log.info("no checkpoint after the ordered copy", exc_info=True)
+        finally:
+            cur.close()
+        return OrderedCopy(last, erased)
+
+    def _swap_ordered(self, made: OrderedCopy) -> bool:
+        """Under the lock: add to the ordered copy the events appended since it was made (row
+        ids past its last), then put it in place of `events`; whether it was. Events are only
+        ever appended, except by an erasure (a payload scrubbed in place): after one, the copy
+        holds what was erased, so it is dropped, to be made again next time."""
+        with self.transaction() as cur:
+            if self._erased != made.erased:
+                cur.execute(f"DROP TABLE {ORDERED_EVENTS}")
+                log.info("events not rewritten in order: an erasure came during the copy")
+                return False
+            cur.execute(
+                f"INSERT INTO {ORDERED_EVENTS} SELECT * FROM events WHERE rowid > ? "
+                "ORDER BY event, ts",
+                (made.last,),
+            )
+            cur.execute(f"SELECT count(*) FROM {ORDERED_EVENTS}")
+            total = int(cur.fetchall()[0][0])
+            cur.execute("SELECT count(*) FROM events")
+            if int(cur.fetchall()[0][0]) != total:  # never expected: keep events as they are
+                raise RuntimeError("the ordered copy of events misses events; not swapped")
             cur.execute("DROP TABLE events")
-            cur.execute(f"ALTER TABLE {ordered} RENAME TO events")
+            cur.execute(f"ALTER TABLE {ORDERED_EVENTS} RENAME TO events")
             cur.execute("UPDATE pulse_state SET value = ? WHERE name = 'clustered'", (total,))
         log.info("events rewritten in (event, ts) order: %d", total)
         return True
@@ -685,6 +755,55 @@ class Store:
             for cur in self._reader_cursors:
                 cur.close()
             self.con.disconnect()
+
+
+def _slices(cur: Any, last: int) -> list[tuple[str, tuple[Any, ...]]]:
+    """Conditions cutting the events up to row id `last` into slices of about CLUSTER_SLICE
+    rows that follow one another in (event, ts) order: consecutive names together, a name with
+    more events cut by time at its quantiles; the events without a name last."""
+    cur.execute(
+        "SELECT event, count(*) FROM events WHERE rowid <= ? AND event IS NOT NULL "
+        "GROUP BY event ORDER BY event",
+        (last,),
+    )
+    slices: list[tuple[str, tuple[Any, ...]]] = []
+    names: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if names:
+            marks = ", ".join("?" * len(names))
+            slices.append((f"event IN ({marks})", tuple(names)))
+        names.clear()
+        size = 0
+
+    for name, count in cur.fetchall():
+        if count <= CLUSTER_SLICE:
+            if size + count > CLUSTER_SLICE:
+                flush()
+            names.append(name)
+            size += count
+            continue
+        flush()
+        parts = math.ceil(count / CLUSTER_SLICE)
+        cur.execute(
+            "SELECT quantile_disc(ts, ?) FROM events WHERE rowid <= ? AND event = ?",
+            ([i / parts for i in range(1, parts)], last, name),
+        )
+        cuts = list(cur.fetchall()[0][0])
+        for lower, upper in zip([None, *cuts], [*cuts, None], strict=True):
+            where, params = ["event = ?"], [name]
+            if lower is not None:
+                where.append("ts >= ?")
+                params.append(lower)
+            if upper is not None:
+                where.append("ts < ?")
+                params.append(upper)
+            slices.append((" AND ".join(where), tuple(params)))
+    flush()
+    slices.append(("event IS NULL", ()))
+    return slices
 
 
 def connect(url: str, *, migrate: bool = True) -> Store:
