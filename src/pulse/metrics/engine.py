@@ -457,10 +457,10 @@ class Engine:
             else ("customer", CUSTOMER_DIMS[dim], "customer_id")
         )
         values = src.latest(entity, trait, before=src.as_of).rename(dim_id="entity_id", dim="value")
-        joined = facts.left_join(values, facts[key] == values.dim_id).drop("dim_id")
+        on = facts[key]
         if dim == "channel" and "partner_id" in facts.columns:
-            return _partner_channel(src, joined)
-        return joined
+            values, on = _with_partner_channels(src, values, facts)
+        return facts.left_join(values, on == values.dim_id).drop("dim_id")
 
     def _to_frame(self, table: ibis.Table, plan: Plan, base: bool = False) -> pd.DataFrame:
         frame = self._fetch(table)
@@ -478,16 +478,21 @@ class Engine:
         return frame
 
 
-def _partner_channel(src: Source, facts: ibis.Table) -> ibis.Table:
-    """What a partner does itself (no customer: its fees, its credits) comes through the
-    channel of its kind (reseller, white_label …), as its clients do."""
+def _with_partner_channels(
+    src: Source, channels: ibis.Table, facts: ibis.Table
+) -> tuple[ibis.Table, ibis.Value]:
+    """What a partner does itself (no customer: its fees, its credit packs) comes through the
+    channel of its kind (reseller, white_label …), as its clients do: the customers' channels
+    and the partners' kinds in one table, and the key to join it on (the customer, else the
+    partner). One join, as for the other breakdowns."""
     kinds = src.latest("partner", PARTNER_DIMS["partner_kind"], before=src.as_of)
-    kinds = kinds.rename(kind_id="entity_id", kind="value")
-    joined = facts.left_join(kinds, facts.partner_id == kinds.kind_id)
-    own = joined.customer_id.isnull() & joined.partner_id.notnull()
-    return joined.mutate(dim=ibis.cases((own, joined.kind), else_=joined.dim)).drop(
-        "kind_id", "kind"
-    )
+    kinds = kinds.select(dim_id=_PARTNER_KEY + kinds.entity_id, dim=kinds.value)
+    kinds = kinds.cast(channels.schema())  # a key not null on PostgreSQL: the same schema
+    on = ibis.coalesce(facts.customer_id, _PARTNER_KEY + facts.partner_id)
+    return channels.union(kinds), on
+
+
+_PARTNER_KEY = "partner\x1f"  # partner ids among customer ids (no customer id starts so)
 
 
 _BASE_KEY = datetime(1900, 1, 1)
