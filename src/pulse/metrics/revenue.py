@@ -53,13 +53,15 @@ def platform_billed(events: ibis.Table) -> ibis.Table:
 
 def revenue_facts(src: Source) -> ibis.Table:
     """invoice_paid amounts minus refund_issued amounts, converted, of what the platform bills."""
-    return payment_facts(src, platform_billed(src.track("invoice_paid", "refund_issued")))
+    return _money(src, platform_billed(src.track("invoice_paid", "refund_issued")))
 
 
-def payment_facts(src: Source, events: ibis.Table | None = None) -> ibis.Table:
-    """invoice_paid minus refund_issued amounts, converted, whoever billed them (or of `events`)."""
-    if events is None:
-        events = src.track("invoice_paid", "refund_issued")
+def payment_facts(src: Source) -> ibis.Table:
+    """invoice_paid minus refund_issued amounts, converted, whoever billed them."""
+    return _money(src, src.track("invoice_paid", "refund_issued"))
+
+
+def _money(src: Source, events: ibis.Table) -> ibis.Table:
     events = src.in_reporting_currency(src.attributed(events), "amount")
     sign = ibis.cases((events.event == "refund_issued", -1), else_=1)
     events = events.filter(events.amount_rep.notnull())
