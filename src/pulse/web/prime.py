@@ -2,6 +2,11 @@
 `pulse serve` starts, so the first visitor of a page reads remembered answers instead of waiting
 for its queries (issue: first meaningful paint under a second).
 
+A default view ends today (UTC), so at midnight every page asks new questions: their SQL is
+compiled and their answers computed on the first visit (3 to 15 s a page at `large`). So the
+next day's default views are primed PRIME_AHEAD before midnight; the refresher keeps them
+current through the last minutes' ingests, like any asked answer.
+
 Every question is asked through the same functions the page's fragments use, so the answers are
 remembered under the very keys a visit asks for; they count as asked, so the refresher keeps
 them warm after each ingest.
@@ -9,12 +14,14 @@ them warm after each ingest.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from pulse.metrics import CATALOG
@@ -27,6 +34,7 @@ from pulse.web.routes import chart_spec, table_answer
 from pulse.web.scope import Scope, default_scope
 
 log = logging.getLogger(__name__)
+PRIME_AHEAD = timedelta(minutes=10)  # the next day's default views are primed this long ahead
 
 
 def prime_page(
@@ -87,10 +95,21 @@ def prime(
     settings: Settings,
     pages: Sequence[Page] = PAGES,
     stop: threading.Event | None = None,
+    as_of: date | None = None,
 ) -> int:
-    """Prime every page's default view; return how many questions were asked."""
+    """Prime every page's default view (as it is on day `as_of`, default today); return how
+    many questions were asked."""
     scope = default_scope(settings.tz)
+    if as_of is not None:
+        scope = dataclasses.replace(scope, as_of=as_of)
     return sum(prime_page(store, settings, page, scope, stop) for page in pages)
+
+
+def until_next_day(now: datetime, day: date) -> float:
+    """Seconds from `now` until the views of the day after `day` are to be primed: PRIME_AHEAD
+    before it begins (UTC); 0 if that time has passed."""
+    begins = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    return max(0.0, (begins - PRIME_AHEAD - now).total_seconds())
 
 
 def freeze_heap() -> None:
@@ -104,23 +123,38 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _prime_then_freeze(store: Store, settings: Settings, stop: threading.Event) -> None:
+def _prime_days(
+    store: Store, settings: Settings, stop: threading.Event, primed: threading.Event
+) -> None:
+    """Today's default views now (then frozen, see `freeze_heap`), and each next day's before
+    midnight, until `stop`."""
     prime(store, settings, PAGES, stop)
-    if not stop.is_set():
-        freeze_heap()
+    if stop.is_set():
+        return
+    freeze_heap()
+    primed.set()
+    day = datetime.now(UTC).date()
+    while not stop.wait(until_next_day(datetime.now(UTC), day)):
+        day += timedelta(days=1)
+        try:
+            prime(store, settings, PAGES, stop, as_of=day)
+        except Exception:  # the next day's first visits compute instead
+            log.exception("priming the views of %s failed", day)
 
 
 @dataclass
 class Priming:
-    """Priming under way in a daemon thread: the server answers meanwhile, and a visit computes
-    what is not primed yet, as without priming."""
+    """Priming in a daemon thread: the server answers meanwhile, and a visit computes what is
+    not primed yet, as without priming."""
 
     thread: threading.Thread
     stop: threading.Event
+    primed: threading.Event  # today's default views are primed (those of the next days follow)
 
     @property
     def running(self) -> bool:
-        return self.thread.is_alive()
+        """Whether the default views primed at start are still being computed."""
+        return self.thread.is_alive() and not self.primed.is_set()
 
     def cancel(self, timeout: float = 30.0) -> None:
         """Stop after the question being computed (the server shuts down); what priming froze
@@ -131,9 +165,9 @@ class Priming:
 
 
 def start_priming(store: Store, settings: Settings) -> Priming:
-    stop = threading.Event()
+    stop, primed = threading.Event(), threading.Event()
     thread = threading.Thread(
-        target=_prime_then_freeze, args=(store, settings, stop), name="pulse-prime", daemon=True
+        target=_prime_days, args=(store, settings, stop, primed), name="pulse-prime", daemon=True
     )
     thread.start()
-    return Priming(thread, stop)
+    return Priming(thread, stop, primed)
