@@ -49,7 +49,9 @@ CLUSTER_FROM = 100_000
 CLUSTER_SHARE = 0.1
 ORDERED_EVENTS = "pulse_events_ordered"  # the copy of `events` in order, until swapped in
 CLUSTER_SLICE = 500_000  # events copied in order per transaction (`Store._ordered_copy`)
-ASKED_KEPT = 512  # questions the refresher keeps warm (see `Store.refresh`)
+# Questions the refresher keeps warm (see `Store.refresh`): the four default views ask 224,
+# twice over in the minutes before midnight (today's and the next day's, `web/prime.py`).
+ASKED_KEPT = 1024
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
 ON_CONFLICT = {
