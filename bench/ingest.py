@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from pulse.access import write_keys
+from pulse.access.write_keys import create as create_write_key
 from pulse.demo import iter_messages
 from pulse.ingest.files import read_chunks
 from pulse.ingest.pipeline import ingest_chunks
@@ -84,7 +84,7 @@ def bench_naive(path: Path, workdir: Path, limit: int) -> tuple[int, float]:
 def bench_http(path: Path, workdir: Path, messages: int, clients: int) -> tuple[int, float]:
     db = str(workdir / "http.duckdb")
     store = connect(db)
-    key = write_keys.create(store)
+    key = create_write_key(store)
     store.close()
     port = 8765
     server = subprocess.Popen(
