@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pulse.access import keys
@@ -69,6 +70,13 @@ def site_fixture(demo_store: Store) -> Iterator[Site]:
     key = keys.create(demo_store, role="platform_admin", scopes={"read"}, label="web tests")
     with serving(demo_store) as base:
         yield Site(base, key, demo_store)
+
+
+@pytest.fixture(name="client")
+def client_fixture(site: Site) -> Iterator[httpx.Client]:
+    """An HTTP client of the served demo, signed in with the site's key."""
+    with httpx.Client(base_url=site.base, headers=site.headers, timeout=120) as opened:
+        yield opened
 
 
 def wait_for_chromium(timeout: float = 180.0) -> None:

@@ -8,19 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from browser import ARTIFACTS, AS_OF, Site, demo_store_fixture, site_fixture  # noqa: F401
+from browser import ARTIFACTS, AS_OF, Site, client_fixture, demo_store_fixture, site_fixture  # noqa: F401
 from pulse.metrics import CATALOG
 from pulse.metrics.catalog import Flow, Metric
 from pulse.metrics.engine import Engine
 from pulse.web.format import format_change, format_value
 from pulse.web.pages import PAGES
 from pulse.web.routes import missing_ids
-
-
-@pytest.fixture
-def client(site: Site) -> Any:
-    with httpx.Client(base_url=site.base, headers=site.headers, timeout=60) as opened:
-        yield opened
 
 
 def api_answer(client: httpx.Client, metric_id: str, **params: str) -> dict[str, Any]:

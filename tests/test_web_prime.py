@@ -7,12 +7,11 @@ import html
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
-from browser import Site, demo_store_fixture, site_fixture  # noqa: F401
+from browser import Site, client_fixture, demo_store_fixture, site_fixture  # noqa: F401
 from pulse.settings import Settings
 from pulse.web.pages import find_page
 from pulse.web.prime import prime, prime_page, start_priming, until_next_day
@@ -20,12 +19,6 @@ from pulse.web.scope import default_scope
 from server import serving
 
 FRAGMENT = re.compile(r'data-(?:tiles|fragment|chart)="([^"]+)"')
-
-
-@pytest.fixture
-def client(site: Site) -> Any:
-    with httpx.Client(base_url=site.base, headers=site.headers, timeout=120) as opened:
-        yield opened
 
 
 @pytest.mark.parametrize("slug", ["partner", "experiences"])

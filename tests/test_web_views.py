@@ -12,16 +12,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from browser import AS_OF, Site, demo_store_fixture, site_fixture  # noqa: F401
+from browser import AS_OF, Site, client_fixture, demo_store_fixture, site_fixture  # noqa: F401
 from pulse.metrics import CATALOG
 from pulse.metrics.catalog import Column, Table
 from pulse.web import charts
-
-
-@pytest.fixture
-def client(site: Site) -> Any:
-    with httpx.Client(base_url=site.base, headers=site.headers, timeout=60) as opened:
-        yield opened
 
 
 def table_answer(client: httpx.Client, table_id: str, **params: str) -> dict[str, Any]:
