@@ -31,6 +31,17 @@ def _arrivals() -> list[dict[str, object]]:
     ]
 
 
+# `_arrivals` in (event, ts) order; the identify, an event without a name, last
+IN_ORDER = [
+    ("chat_opened", "02-01"),
+    ("credits_consumed", "01-30"),
+    ("credits_consumed", "02-03"),
+    ("credits_consumed", "02-10"),
+    ("credits_purchased", "02-20"),
+    ("None", "01-05"),
+]
+
+
 def _stored_order(store) -> list[tuple[str, str]]:
     rows = store.execute("SELECT event, strftime(ts, '%m-%d') FROM events ORDER BY rowid")
     return [(str(event), str(day)) for event, day in rows]
@@ -48,14 +59,7 @@ def test_events_rewritten_in_order_keep_answers_and_key(store):
         assert not rewritten
         return
     assert rewritten
-    assert _stored_order(store) == [
-        ("chat_opened", "02-01"),
-        ("credits_consumed", "01-30"),
-        ("credits_consumed", "02-03"),
-        ("credits_consumed", "02-10"),
-        ("credits_purchased", "02-20"),
-        ("None", "01-05"),  # the identify: an event without a name, last
-    ]
+    assert _stored_order(store) == IN_ORDER
     assert store.execute("SELECT value FROM pulse_state WHERE name = 'clustered'") == [(6,)]
     assert (value(store, "credits.consumed", *FEB), value(store, "credits.purchased", *FEB)) == (
         before
@@ -101,12 +105,7 @@ def test_events_arriving_during_the_ordered_copy_are_kept(store, monkeypatch: py
     )
     assert store._swap_ordered(made)
     assert _stored_order(store) == [
-        ("chat_opened", "02-01"),
-        ("credits_consumed", "01-30"),
-        ("credits_consumed", "02-03"),
-        ("credits_consumed", "02-10"),
-        ("credits_purchased", "02-20"),
-        ("None", "01-05"),
+        *IN_ORDER,
         # what came during the copy, in order after it (until the next rewrite)
         ("chat_opened", "02-02"),
         ("credits_consumed", "02-05"),
