@@ -128,9 +128,7 @@ def store_batches(store: Store, cur: Any, staged: StagedBatches) -> list[int]:
 
     The caller (group commit) needs them to tell each batch how many of its messages were new.
     """
-    store.changed(
-        cur, touched=touched_by(staged.rows.entities), wrote=wrote_by(store, cur, staged.rows)
-    )
+    _changing(store, cur, staged.rows)
     stored = store.insert_events_returning(cur, staged.rows.events)
     store.insert_rows(cur, "traits", staged.rows.traits)
     store.insert_rows(cur, "entities", staged.rows.entities)
@@ -161,11 +159,17 @@ def _store_staged(store: Store, cur: Any, con: Any, staged: Staged) -> int:
         store.insert_select(cur, "entities", ENTITIES_SQL)
         return count
     rows = staged_rows(con, received_at, staged)
-    store.changed(cur, touched=touched_by(rows.entities), wrote=wrote_by(store, cur, rows))
+    _changing(store, cur, rows)
     count = store.insert_rows(cur, "events", rows.events)
     store.insert_rows(cur, "traits", rows.traits)
     store.insert_rows(cur, "entities", rows.entities)
     return int(count)
+
+
+def _changing(store: Store, cur: Any, rows: Normalized) -> None:
+    """Tell the store that `rows` are being written in `cur` (before they are inserted): the
+    ids they touch and what they write (see `Store.changed`)."""
+    store.changed(cur, touched=touched_by(rows.entities), wrote=wrote_by(store, cur, rows))
 
 
 def touched_by(entities: pa.Table) -> Touched:

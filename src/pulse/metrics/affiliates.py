@@ -22,7 +22,7 @@ from ibis import _
 
 from pulse.metrics.catalog import Check, Column, Flow, Health, Metric, Ref, Stock, Table, ratio
 from pulse.metrics.revenue import revenue_facts
-from pulse.metrics.source import UTC_TS, Source, local_time, spells
+from pulse.metrics.source import UTC_TS, Source, local_time, payload_text, spells
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -289,7 +289,7 @@ def flagged_facts(src: Source) -> ibis.Table:
     (same e-mail domain, public webmail excluded), shared_ip (≥ 5 referral sign-ups of any
     affiliate from the sign-up's `ip` property, all time to the as-of moment)."""
     signups = src.track("referral_signed_up")
-    signups = signups.mutate(ip=signups.payload.cast("json")["ip"].str)
+    signups = signups.mutate(ip=payload_text(signups, "ip"))
     facts = of_kind(
         src,
         signups.select("ts", "ip", customer_id=signups.user_id, partner_id=_partner_of(signups)),

@@ -28,7 +28,7 @@ from pulse.metrics.sessions import (
     sessioned_events,
     total,
 )
-from pulse.metrics.source import Source, local_time
+from pulse.metrics.source import Source, local_time, payload_text
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -237,7 +237,7 @@ def nps_segments_table(ctx: TableContext) -> pd.DataFrame:
 def nps_answers_table(ctx: TableContext) -> ibis.Table:
     """Every NPS answer with its typed comment, newest first (filter by segment to download)."""
     answers = in_scope(ctx, nps_facts(ctx.src))
-    comment = answers.payload.cast("json")["comment"].str
+    comment = payload_text(answers, "comment")
     return answers.select(
         customer=answers.customer_id,
         experience=answers.experience_id,

@@ -23,7 +23,7 @@ import pandas as pd
 from ibis import _
 
 from pulse.metrics.catalog import Column, Derived, Flow, Metric, Ref, Table, ratio, safe_div
-from pulse.metrics.source import UTC_TS, Source
+from pulse.metrics.source import UTC_TS, Source, payload_text
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def experience_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     if ids is not None:
         mine = mine.filter(mine.user_id.isin(ids.entity_id))
     attributed = src.attributed(mine)
-    return attributed.mutate(said_platform=attributed.payload.cast("json")["platform"].str)
+    return attributed.mutate(said_platform=payload_text(attributed, "platform"))
 
 
 def _with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
