@@ -203,6 +203,7 @@ def test_partner_list_shows_traits_occasions_credits_and_last_activity(store):
         track("referral_clicked", "2026-01-25 09:30", group="p2", partner_id="p2"),
         track("error_logged", "2026-01-26", group="platform", source="api", message="x"),
         group("p3", "2026-01-07", name="Quiet"),  # no events at all
+        identify("c9", "2026-01-02", partner_id="p2"),  # a customer of p2, quiet until below
     )
     listed = table(store, "partners.list", "2026-01-31")
     assert [r["partner_id"] for r in listed] == ["p1", "p2", "p3"]  # no "platform"
@@ -223,6 +224,18 @@ def test_partner_list_shows_traits_occasions_credits_and_last_activity(store):
     assert (p2["tier"], p2["status"], p2["occasions"]) == ("power", "applied", 0)
     assert p2["credits_purchased"] is None
     assert p2["last_activity"] == "2026-01-25T09:30:00+00:00"
+
+    # a chat message of a p2 customer: its last activity moves; the list's other parts (traits,
+    # occasions, credit metrics) read nothing it writes and are not computed again
+    load(
+        store,
+        track("message_sent", "2026-01-28 08:00", user="c9", experience_id="e1", role="user"),
+    )
+    computed = store.computed
+    again = {r["partner_id"]: r for r in table(store, "partners.list", "2026-01-31")}
+    assert again["p2"]["last_activity"] == "2026-01-28T08:00:00+00:00"
+    assert again["p1"] == p1
+    assert store.computed - computed == 2  # the table, and its last-activity piece
 
 
 def segment_data() -> list[dict[str, Any]]:

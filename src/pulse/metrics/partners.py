@@ -217,9 +217,12 @@ def _last_activity(ctx: TableContext) -> pd.DataFrame:
 
 
 def _partner_list(ctx: TableContext) -> pd.DataFrame:
-    frame = _traits_as_of(ctx, ("name", "email", "kind", "plan", "program_tier", "status"))
+    traits = ("name", "email", "kind", "plan", "program_tier", "status")
+    frame = ctx.piece("traits", lambda: _traits_as_of(ctx, traits))
     frame = frame.rename(columns={"program_tier": "tier"})
-    frame = frame.merge(_occasion_counts(ctx), on="partner_id", how="left")
+    frame = frame.merge(
+        ctx.piece("occasions", lambda: _occasion_counts(ctx)), on="partner_id", how="left"
+    )
     frame["occasions"] = frame["occasions"].fillna(0).astype(int)
     for column, metric in (
         ("credits_purchased", "credits.partner_purchased"),
@@ -229,7 +232,8 @@ def _partner_list(ctx: TableContext) -> pd.DataFrame:
     ):
         values = answer_rows(ctx.ask(metric, by="partner"))
         frame[column] = [values.get(p) for p in frame["partner_id"]]
-    frame = frame.merge(_last_activity(ctx), on="partner_id", how="left")
+    last_activity = ctx.piece("last_activity", lambda: _last_activity(ctx))  # every event
+    frame = frame.merge(last_activity, on="partner_id", how="left")
     frame["last_activity"] = without_nat(frame["last_activity"])
     return frame.sort_values("partner_id")
 

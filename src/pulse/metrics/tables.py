@@ -9,7 +9,7 @@ re-states a formula the catalog already has.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -75,6 +75,25 @@ class TableContext:
         return _fetch(
             self.engine, table, live=not self.engine.catalog.table(self.query.table).remembered
         )
+
+    def piece(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """`compute()`, a part of this table's rows, remembered on its own (as answers are):
+        when new data makes the table stale, only the parts that read that data are computed
+        again (a chat message changes the partner list's last activity, not its traits)."""
+        q = self.query
+        key = (
+            "table piece",
+            q.table,
+            name,
+            q.as_of,
+            q.window,
+            q.partner,
+            q.tz,
+            tuple(sorted(q.params.items())),
+            self.engine.currency,
+        )
+        frame: pd.DataFrame = self.engine.store.cached(key, compute)
+        return frame
 
     def ask(self, metric: str, **options: Any) -> dict[str, Any]:
         """A catalog metric for this context (same as-of, window, partner and time zone unless
