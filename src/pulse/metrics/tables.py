@@ -80,18 +80,7 @@ class TableContext:
         """`compute()`, a part of this table's rows, remembered on its own (as answers are):
         when new data makes the table stale, only the parts that read that data are computed
         again (a chat message changes the partner list's last activity, not its traits)."""
-        q = self.query
-        key = (
-            "table piece",
-            q.table,
-            name,
-            q.as_of,
-            q.window,
-            q.partner,
-            q.tz,
-            tuple(sorted(q.params.items())),
-            self.engine.currency,
-        )
+        key = ("table piece", name, *_built_from(self.query, self.engine.currency))
         frame: pd.DataFrame = self.engine.store.cached(key, compute)
         return frame
 
@@ -112,15 +101,9 @@ def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
     remembered by the store until its data changes."""
     key = (
         "table",
-        query.table,
-        query.as_of,
-        query.window,
-        query.partner,
-        query.tz,
+        *_built_from(query, engine.currency),
         tuple(sorted(query.where.items())),
-        tuple(sorted(query.params.items())),
         query.limit,
-        engine.currency,
     )
     if not engine.catalog.table(query.table).remembered:
         return _evaluate(engine, query)
@@ -128,6 +111,12 @@ def evaluate_table(engine: Engine, query: TableQuery) -> dict[str, Any]:
         key, lambda: _evaluate(engine, query), asked=True, stale_ok=engine.stale_ok
     )
     return answer
+
+
+def _built_from(query: TableQuery, currency: str) -> tuple[Any, ...]:
+    """What a table's rows are built from (its filters and limit apply after): for keys."""
+    params = tuple(sorted(query.params.items()))
+    return (query.table, query.as_of, query.window, query.partner, query.tz, params, currency)
 
 
 def _evaluate(engine: Engine, query: TableQuery) -> dict[str, Any]:
