@@ -460,7 +460,10 @@ class Engine:
         on = facts[key]
         if dim == "channel" and "partner_id" in facts.columns:
             values, on = _with_partner_channels(src, values, facts)
-        return facts.left_join(values, on == values.dim_id).drop("dim_id")
+        joined = facts.left_join(values, on == values.dim_id).drop("dim_id")
+        if dim == "platform" and "said_platform" in facts.columns:  # the events' own first
+            joined = joined.mutate(dim=ibis.coalesce(joined.said_platform, joined.dim))
+        return joined
 
     def _to_frame(self, table: ibis.Table, plan: Plan, base: bool = False) -> pd.DataFrame:
         frame = self._fetch(table)

@@ -51,8 +51,10 @@ def experience_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     return attributed.mutate(said_platform=payload_text(attributed, "platform"))
 
 
-def _with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
-    """`platform`: the platform the facts' events state, else the customer's trait."""
+def with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
+    """`platform`: the platform the facts' events state, else the customer's trait. Facts
+    carry only `said_platform`: the engine joins the trait for a breakdown by platform alone
+    (`Engine._with_dim`), not for every session count."""
     trait = src.latest("customer", "platform", before=src.as_of).select(
         platform_of=_.entity_id, trait_platform=_.value
     )
@@ -91,12 +93,11 @@ def sessioned_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
 
 
 def session_rows(src: Source) -> ibis.Table:
-    """One row per session: customer_id, experience_id, partner_id, platform, ts (start),
-    last, seconds (last − first event) and conversation (1 if the customer typed a message
-    or clicked a button, else 0)."""
+    """One row per session: customer_id, experience_id, partner_id, said_platform (see
+    `with_platform`), ts (start), last, seconds (last − first event) and conversation (1 if
+    the customer typed a message or clicked a button, else 0)."""
     build = partial(_sessions, src)
-    sessions = src.store.snapshot("sessions", build, Part("customer", "customer_id"))
-    return _with_platform(src, sessions)
+    return src.store.snapshot("sessions", build, Part("customer", "customer_id"))
 
 
 def _sessions(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
@@ -129,10 +130,10 @@ screen_time_facts = _session_facts(lambda rows: rows.seconds / 60.0)
 
 
 def chat_facts(src: Source, event: str) -> ibis.Table:
-    """One fact per `event` of a customer in an experience, with its platform."""
+    """One fact per `event` of a customer in an experience, with its stated platform."""
     events = experience_events(src)
     events = events.filter(events.event == event)
-    facts = events.select(
+    return events.select(
         "ts",
         "customer_id",
         "partner_id",
@@ -140,7 +141,6 @@ def chat_facts(src: Source, event: str) -> ibis.Table:
         "said_platform",
         value=ibis.literal(1),
     )
-    return _with_platform(src, facts)
 
 
 def chat_starts_facts(src: Source) -> ibis.Table:
@@ -193,7 +193,7 @@ def percent(part: float, whole: float) -> float | None:
 
 def platforms_table(ctx: TableContext) -> pd.DataFrame:
     """Sessions per platform (mobile, desktop, any other, unknown last) and their share."""
-    facts = sessions_facts(ctx.src)
+    facts = with_platform(ctx.src, sessions_facts(ctx.src))
     named = facts.mutate(platform=ibis.coalesce(facts.platform, UNKNOWN))
     found = counts(ctx, named, "platform")
     every = sum(found.values())
