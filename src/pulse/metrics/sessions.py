@@ -51,7 +51,7 @@ def experience_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     return attributed.mutate(said_platform=payload_text(attributed, "platform"))
 
 
-def with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
+def _with_platform(src: Source, facts: ibis.Table) -> ibis.Table:
     """`platform`: the platform the facts' events state, else the customer's trait. Facts
     carry only `said_platform`: the engine joins the trait for a breakdown by platform alone
     (`Engine._with_dim`), not for every session count."""
@@ -94,7 +94,7 @@ def sessioned_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
 
 def session_rows(src: Source) -> ibis.Table:
     """One row per session: customer_id, experience_id, partner_id, said_platform (see
-    `with_platform`), ts (start), last, seconds (last − first event) and conversation (1 if
+    `_with_platform`), ts (start), last, seconds (last − first event) and conversation (1 if
     the customer typed a message or clicked a button, else 0)."""
     build = partial(_sessions, src)
     return src.store.snapshot("sessions", build, Part("customer", "customer_id"))
@@ -193,7 +193,7 @@ def percent(part: float, whole: float) -> float | None:
 
 def platforms_table(ctx: TableContext) -> pd.DataFrame:
     """Sessions per platform (mobile, desktop, any other, unknown last) and their share."""
-    facts = with_platform(ctx.src, sessions_facts(ctx.src))
+    facts = _with_platform(ctx.src, sessions_facts(ctx.src))
     named = facts.mutate(platform=ibis.coalesce(facts.platform, UNKNOWN))
     found = counts(ctx, named, "platform")
     every = sum(found.values())
