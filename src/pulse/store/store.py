@@ -68,7 +68,8 @@ Touched = frozenset[tuple[str, str]] | None
 # What an answer reads and a write writes, so an answer stays current through writes of other
 # data: ("event", name) the events of a name, ("trait", entity kind, name) a trait's history,
 # ("entity", kind) the entity rows of a kind, ("table", name) a table whole. ANY: anything
-# (an answer read by an older process, or through SQL no token names).
+# (an answer read by an older process, or through SQL no token names). ("snapshot", name) says
+# which snapshots an expression reads (`expression` brings them up to date); no write names one.
 Token = tuple[str | None, ...]
 Reads = frozenset[Token]
 Wrote = frozenset[Token] | None  # None: unknown, every answer goes stale
@@ -137,11 +138,8 @@ class Store:
     _snapshots: dict[str, tuple[int, float, ibis.Table]] = field(default_factory=dict)
     _snapshot_builds: dict[str, tuple[Build, Part | None]] = field(default_factory=dict)
     _part_ids: ibis.Table | None = None  # see `_rebuilt_in_part`
-    _expressions: OrderedDict[Hashable, tuple[Any, frozenset[str], Reads]] = field(
-        default_factory=OrderedDict
-    )
+    _expressions: OrderedDict[Hashable, tuple[Any, Reads]] = field(default_factory=OrderedDict)
     _snapshot_reads: dict[str, Reads] = field(default_factory=dict)
-    _building: list[set[str]] = field(default_factory=list)  # snapshots read by builds under way
     compiled: CompiledSql | None = None  # set by `connect`
     kept: KeptAnswers | None = None  # answers kept in the store, set by `connect`
     computed: int = 0  # answers `cached` had to compute (for tests and benchmarks)
@@ -244,8 +242,7 @@ class Store:
         not known here.
         """
         with self.lock:
-            for reading in self._building:
-                reading.add(key)
+            self.reads(frozenset({("snapshot", key)}))  # for `expression` (no write names it)
             self._snapshot_builds[key] = (build, part)
             held = self._snapshots.get(key)
             now = time.monotonic()
@@ -348,18 +345,14 @@ class Store:
             held = self._expressions.get(key)
             if held is not None:
                 self._expressions.move_to_end(key)
-                expression, snapshots, reads = held
+                expression, reads = held
                 self.reads(reads)
-                for name in snapshots:
+                for name in (str(token[1]) for token in reads if token[0] == "snapshot"):
                     self.snapshot(name, *self._snapshot_builds[name])
                 return expression
-            self._building.append(set())
-            try:
-                with self._recording() as got:
-                    expression = build()
-            finally:
-                snapshots = frozenset(self._building.pop())
-            self._expressions[key] = (expression, snapshots, frozenset(got))
+            with self._recording() as got:
+                expression = build()
+            self._expressions[key] = (expression, frozenset(got))
             while len(self._expressions) > RESULTS_KEPT:
                 self._expressions.popitem(last=False)
             return expression
