@@ -400,10 +400,6 @@ def _leaderboard(ctx: TableContext) -> pd.DataFrame:
     )
 
 
-def _tier_rows(ctx: TableContext, metric: str) -> dict[Any, Any]:
-    return {row["key"]: row["value"] for row in ctx.ask(metric, by="tier")["rows"]}
-
-
 def _by_tier(ctx: TableContext) -> pd.DataFrame:
     columns = {
         "affiliates": "affiliates.total",
@@ -412,7 +408,7 @@ def _by_tier(ctx: TableContext) -> pd.DataFrame:
         "revenue": "affiliates.revenue",
         "commission": "affiliates.commissions",
     }
-    values = {name: _tier_rows(ctx, metric) for name, metric in columns.items()}
+    values = {name: ctx.values(metric, by="tier") for name, metric in columns.items()}
     extra = sorted({str(k) for v in values.values() for k in v if k is not None} - set(TIERS))
     return pd.DataFrame(
         [

@@ -197,21 +197,6 @@ def _ltv_cac(values: Sequence[float | None], _days: int) -> float | None:
 # -- tables -------------------------------------------------------------------------------------
 
 
-def _rows(ctx: TableContext, metric: str, by: str) -> dict[Any, Any]:
-    return {row["key"]: row["value"] for row in ctx.ask(metric, by=by)["rows"]}
-
-
-def _gather(ctx: TableContext, key: str, by: str, metrics: dict[str, str]) -> pd.DataFrame:
-    """One row per breakdown key, one column per catalog metric asked with `by`."""
-    columns = {column: _rows(ctx, metric, by) for column, metric in metrics.items()}
-    keys = list(dict.fromkeys(k for values in columns.values() for k in values))
-    frame = pd.DataFrame(
-        [{key: k, **{c: values.get(k) for c, values in columns.items()}} for k in keys],
-        columns=[key, *metrics],
-    )
-    return frame
-
-
 def revenue_by_channel_table(ctx: TableContext) -> pd.DataFrame:
     answer = ctx.ask("revenue.total", by="channel")
     frame = pd.DataFrame(
@@ -237,7 +222,7 @@ def commissions_table(ctx: TableContext) -> pd.DataFrame:
         "due": "finance.commissions_due",
         "outstanding": "finance.commissions_outstanding",
     }
-    frame = _gather(ctx, "partner", "partner", metrics)
+    frame = ctx.gather("partner", "partner", metrics)
     frame = frame[frame["partner"].notna()]
     frame[list(metrics)] = frame[list(metrics)].astype(float).fillna(0.0)  # no facts: nothing
     frame = frame[(frame[list(metrics)] != 0).any(axis=1)]
@@ -252,7 +237,7 @@ def ltv_by_channel_table(ctx: TableContext) -> pd.DataFrame:
         "cac": "finance.cac",
         "ltv_cac": "finance.ltv_cac",
     }
-    frame = _gather(ctx, "channel", "channel", metrics)
+    frame = ctx.gather("channel", "channel", metrics)
     # a channel with no customers (a partner kind whose partners only pay fees) has no LTV
     frame = frame[frame["channel"].notna()].dropna(subset=list(metrics), how="all")
     return frame.sort_values("channel")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 import ibis
 import pandas as pd
@@ -209,10 +208,6 @@ def _retention_impact(values: Sequence[float | None], _days: int) -> float | Non
 # -- tables ---------------------------------------------------------------------------------
 
 
-def _by_provider(ctx: TableContext, metric: str) -> dict[Any, Any]:
-    return {row["key"]: row["value"] for row in ctx.ask(metric, by="provider")["rows"]}
-
-
 def providers_table(ctx: TableContext) -> pd.DataFrame:
     """One row per provider, every number read from the catalog (by=provider)."""
     names = {
@@ -223,7 +218,7 @@ def providers_table(ctx: TableContext) -> pd.DataFrame:
         "avg_sync_ms": "integrations.avg_sync_ms",
         "api_calls": "integrations.api_calls",
     }
-    columns = {column: _by_provider(ctx, metric) for column, metric in names.items()}
+    columns = {column: ctx.values(metric, by="provider") for column, metric in names.items()}
     customers = ctx.ask("customers.total")["value"]
     providers = sorted({p for values in columns.values() for p in values if p is not None})
     frame = pd.DataFrame(

@@ -31,7 +31,7 @@ from pulse.metrics.catalog import (
     ratio,
 )
 from pulse.metrics.source import UTC_TS, Source
-from pulse.metrics.usage import answer_rows, occasion_activity, occasion_facts, without_nat
+from pulse.metrics.usage import occasion_activity, occasion_facts, without_nat
 from pulse.metrics.windows import instant
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def _partner_list(ctx: TableContext) -> pd.DataFrame:
         ("credits_in_channels", "credits.in_channels"),
         ("consumption_ratio", "credits.consumption_ratio"),
     ):
-        values = answer_rows(ctx.ask(metric, by="partner"))
+        values = ctx.values(metric, by="partner")
         frame[column] = [values.get(p) for p in frame["partner_id"]]
     last_activity = ctx.piece("last_activity", lambda: _last_activity(ctx))  # every event
     frame = frame.merge(last_activity, on="partner_id", how="left")
@@ -282,7 +282,7 @@ def segment_members(ctx: TableContext) -> pd.DataFrame:
     )
     for column in ("occasions_30d", "occasions_90d"):
         frame[column] = frame[column].fillna(0).astype(int)
-    utilization = answer_rows(ctx.ask("credits.utilization", window="last_30d", by="partner"))
+    utilization = ctx.values("credits.utilization", window="last_30d", by="partner")
     frame["utilization"] = [utilization.get(p) for p in frame["partner_id"]]
     frame["segment"] = [
         _segment(ctx, row.occasions_30d, row.occasions_90d, row.utilization)

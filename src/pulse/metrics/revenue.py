@@ -424,10 +424,7 @@ def by_plan_table(ctx: TableContext) -> pd.DataFrame:
         "revenue_per_customer": "revenue.per_customer",
         "profit_margin": "revenue.profit_margin",
     }
-    values = {
-        column: {row["key"]: row["value"] for row in ctx.ask(metric, by="plan")["rows"]}
-        for column, metric in metrics.items()
-    }
+    values = {column: ctx.values(metric, by="plan") for column, metric in metrics.items()}
     plans = sorted(
         {key for by_key in values.values() for key in by_key},
         key=lambda k: (-(values["revenue"].get(k) or 0.0), k is None, str(k)),

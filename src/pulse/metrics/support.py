@@ -187,17 +187,8 @@ BY_KIND = {
 
 def by_partner_kind_table(ctx: TableContext) -> pd.DataFrame:
     """Seed 003 §6.1 and §6.2 per partner kind, every number asked of the catalog."""
-    columns: dict[str, dict[Any, Any]] = {
-        column: {r["key"]: r["value"] for r in ctx.ask(metric, by="partner_kind")["rows"]}
-        for column, metric in BY_KIND.items()
-    }
-    kinds = sorted(
-        {k for values in columns.values() for k in values}, key=lambda k: (k is None, str(k))
-    )
-    return pd.DataFrame(
-        [{"partner_kind": k, **{c: v.get(k) for c, v in columns.items()}} for k in kinds],
-        columns=["partner_kind", *BY_KIND],
-    )
+    frame = ctx.gather("partner_kind", "partner_kind", BY_KIND)
+    return frame.sort_values("partner_kind", na_position="last")
 
 
 def _count(metric_id: str, label: str, help_: str, facts: Any, **extra: Any) -> Metric:

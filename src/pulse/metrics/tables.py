@@ -84,6 +84,20 @@ class TableContext:
         frame: pd.DataFrame = self.engine.store.cached(key, compute)
         return frame
 
+    def values(self, metric: str, **options: Any) -> dict[Any, Any]:
+        """A catalog metric's breakdown (`by=` among `options`) as {key: value}."""
+        return {row["key"]: row["value"] for row in self.ask(metric, **options).get("rows", [])}
+
+    def gather(self, key: str, by: str, metrics: Mapping[str, str]) -> pd.DataFrame:
+        """One row per breakdown key (column `key`, in the order first met), one column per
+        catalog metric asked with `by` (column name -> metric id)."""
+        columns = {column: self.values(metric, by=by) for column, metric in metrics.items()}
+        keys = list(dict.fromkeys(k for values in columns.values() for k in values))
+        return pd.DataFrame(
+            [{key: k, **{c: values.get(k) for c, values in columns.items()}} for k in keys],
+            columns=[key, *metrics],
+        )
+
     def ask(self, metric: str, **options: Any) -> dict[str, Any]:
         """A catalog metric for this context (same as-of, window, partner and time zone unless
         overridden)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ibis
 import pandas as pd
@@ -275,11 +275,6 @@ def repeat_buyer_facts(src: Source) -> ibis.Table:
 # -- tables ---------------------------------------------------------------------------------------
 
 
-def answer_rows(answer: dict[str, Any]) -> dict[Any, Any]:
-    """A breakdown answer of `ctx.ask(..., by=...)` as {key: value}."""
-    return {row["key"]: row["value"] for row in answer.get("rows", [])}
-
-
 def without_nat(values: pd.Series) -> pd.Series:
     """Missing timestamps as None (a NaT cell would be shown as the text "NaT")."""
     return values.astype(object).where(values.notna(), None)
@@ -312,8 +307,8 @@ def _style_catalog(ctx: TableContext) -> pd.DataFrame:
 
 def _style_usage(ctx: TableContext) -> pd.DataFrame:
     frame = _style_catalog(ctx)
-    generations = answer_rows(ctx.ask("generations.total", by="style"))
-    deletion = answer_rows(ctx.ask("styles.deletion_rate", by="style"))
+    generations = ctx.values("generations.total", by="style")
+    deletion = ctx.values("styles.deletion_rate", by="style")
     facts = ctx.scoped(generation_facts(ctx.src))
     facts = facts.filter(facts.ts < ctx.end)
     last = ctx.fetch(facts.group_by("style_id").aggregate(last_used=facts.ts.max()))
@@ -335,7 +330,7 @@ def _flag(value: object) -> bool | None:
 
 def _style_categories(ctx: TableContext) -> pd.DataFrame:
     frame = _style_catalog(ctx)
-    generations = answer_rows(ctx.ask("generations.total", by="style"))
+    generations = ctx.values("generations.total", by="style")
     category_of = dict(zip(frame["style_id"], frame["category"], strict=True))
     totals: dict[object, float] = {}
     for style, count in generations.items():
