@@ -461,8 +461,9 @@ class Engine:
         if dim == "channel" and "partner_id" in facts.columns:
             values, on = _with_partner_channels(src, values, facts)
         joined = facts.left_join(values, on == values.dim_id).drop("dim_id")
-        if dim == "platform" and "said_platform" in facts.columns:  # the events' own first
-            joined = joined.mutate(dim=ibis.coalesce(joined.said_platform, joined.dim))
+        said = f"said_{dim}"  # what the facts' events state comes before the attribute
+        if said in facts.columns:
+            joined = joined.mutate(dim=ibis.coalesce(joined[said], joined.dim))
         return joined
 
     def _to_frame(self, table: ibis.Table, plan: Plan, base: bool = False) -> pd.DataFrame:
@@ -555,7 +556,7 @@ def _missing(value: Any) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     try:
-        return value is None or bool(pd.isna(value))
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 

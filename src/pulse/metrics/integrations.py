@@ -17,7 +17,7 @@ from ibis import _
 
 from pulse.metrics.catalog import Column, Derived, Flow, Metric, Ref, Stock, Table, health, ratio
 from pulse.metrics.customers import churned_facts, open_facts
-from pulse.metrics.source import Source, payload_number
+from pulse.metrics.source import Source, earlier_end, payload_number
 from pulse.metrics.tables import TableContext
 from pulse.store.store import Part
 
@@ -25,11 +25,6 @@ PROVIDER_DIMS = ("provider", "partner", "partner_kind", "tier", "plan", "channel
 CUSTOMER_DIMS = ("partner", "partner_kind", "tier", "plan", "channel", "status", "platform")
 DISCONNECTED = "integration_disconnected"
 STAGES = ("discovery", "negotiation", "development", "planned", "live")
-
-
-def _ends(a: ibis.Value, b: ibis.Value) -> ibis.Value:
-    """The earlier of two optional interval ends (null = open)."""
-    return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=ibis.least(a, b))
 
 
 def _changes(src: Source, ids: ibis.Table | None) -> ibis.Table:
@@ -60,7 +55,7 @@ def _clipped(src: Source, rows: ibis.Table) -> ibis.Table:
     """Intervals cut at their customer's deletion."""
     customers = src.customers().select(cid=_.customer_id, deleted_at=_.deleted_at)
     joined = rows.join(customers, rows.customer_id == customers.cid)
-    return joined.mutate(valid_to=_ends(joined.valid_to, joined.deleted_at)).drop(
+    return joined.mutate(valid_to=earlier_end(joined.valid_to, joined.deleted_at)).drop(
         "cid", "deleted_at"
     )
 

@@ -36,7 +36,7 @@ from pulse.metrics.catalog import (
 from pulse.metrics.cohorts import month_text, signup_months
 from pulse.metrics.customers import CHURNED_STATUSES
 from pulse.metrics.engine import movement_kinds
-from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, payload_text, valid_at
+from pulse.metrics.source import NULLABLE_TS, UTC_TS, Source, earlier_end, payload_text, valid_at
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -121,11 +121,6 @@ def _subscription_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Tabl
     )
 
 
-def _ends(a: ibis.Value, b: ibis.Value) -> ibis.Value:
-    """The earlier of two optional interval ends (null = open)."""
-    return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=ibis.least(a, b))
-
-
 def mrr_facts(src: Source) -> ibis.Table:
     """Subscription MRR, counted only while its customer is neither in trial nor gone
     (a snapshot: it depends on no window)."""
@@ -154,7 +149,7 @@ def _mrr_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
         "plan",
         value=overlap.value,
         valid_from=ibis.greatest(overlap.valid_from, overlap.valid_from_right).cast(UTC_TS),
-        valid_to=_ends(overlap.valid_to, overlap.valid_to_right).cast(UTC_TS),
+        valid_to=earlier_end(overlap.valid_to, overlap.valid_to_right).cast(UTC_TS),
     )
     # Before a customer's first status (or without any) the status is unknown: count the MRR.
     firsts = status.group_by(first_id=status.entity_id).aggregate(first=status.valid_from.min())
@@ -167,7 +162,7 @@ def _mrr_facts(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
         "plan",
         "value",
         valid_from=early.valid_from.cast(UTC_TS),
-        valid_to=_ends(early.valid_to, early.first).cast(UTC_TS),
+        valid_to=earlier_end(early.valid_to, early.first).cast(UTC_TS),
     )
     return ibis.union(paying, unknown)
 

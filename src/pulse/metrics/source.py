@@ -21,6 +21,11 @@ UTC_TS = dt.Timestamp(timezone="UTC")
 NULLABLE_TS = dt.Timestamp(timezone="UTC", nullable=True)
 
 
+def earlier_end(a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    """The earlier of two optional interval ends (null = open)."""
+    return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=ibis.least(a, b))
+
+
 def payload_text(events: ibis.Table, name: str) -> ibis.Value:
     """A text property without a column of its own, from `payload` (null when absent)."""
     return events.payload.cast("json")[name].str
