@@ -245,7 +245,7 @@ def _activity_spells(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     acts = acts.filter(acts.partner_id.notnull())
     if ids is not None:  # the partners a write touched (see `Store.snapshot`)
         acts = acts.filter(acts.partner_id.isin(ids.entity_id))
-    runs = spells(acts, "partner_id", ACTIVE_DAYS)
+    runs = spells(acts, ["partner_id"], ibis.interval(days=ACTIVE_DAYS))
     grouped = runs.group_by("partner_id", "spell").aggregate(last=runs.ts.max())
     return grouped.select(
         "partner_id",

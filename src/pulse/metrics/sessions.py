@@ -23,7 +23,7 @@ import pandas as pd
 from ibis import _
 
 from pulse.metrics.catalog import Column, Derived, Flow, Metric, Ref, Table, ratio, safe_div
-from pulse.metrics.source import UTC_TS, Source, payload_text
+from pulse.metrics.source import Source, payload_text, spells
 from pulse.store.store import Part
 
 if TYPE_CHECKING:
@@ -69,27 +69,15 @@ def sessioned_events(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     sessions in an experience apart), and `interaction` (1 for a typed message or a button
     click).
 
-    An event opens a session when the customer's previous event in the experience is over 30
-    minutes older (or there is none); every event's session is the latest opening at or before
-    it. Both windows order by time alone and the second takes every event of the same instant
-    (a range frame), so events at one instant share a session whatever order they are read in:
-    no tie-break on message ids, which halves the cost of cutting sessions (2.6 s to 1.2 s on
-    `large`'s 2.5 M experience events)."""
+    A session is a spell (`spells`) of a customer's events in an experience: an event opens
+    one when the previous is over 30 minutes older, or there is none."""
     events = experience_events(src, ids)
     interaction = ((events.event == "message_sent") & (events.role == "user")) | (
         events.event == "button_clicked"
     )
-    keys = [events.customer_id, events.experience_id]
-    previous = events.ts.lag().over(ibis.window(group_by=keys, order_by=events.ts))
-    continues = previous + ibis.interval(minutes=SESSION_GAP_MINUTES) >= events.ts
-    marked = events.mutate(
-        opened=ibis.cases((continues, ibis.null(UTC_TS)), else_=events.ts),
-        interaction=ibis.cases((interaction, 1), else_=0),
-    )
-    so_far = ibis.window(
-        group_by=[marked.customer_id, marked.experience_id], order_by=marked.ts, range=(None, 0)
-    )
-    return marked.mutate(session=marked.opened.max().over(so_far)).drop("opened")
+    marked = events.mutate(interaction=ibis.cases((interaction, 1), else_=0))
+    gap = ibis.interval(minutes=SESSION_GAP_MINUTES)
+    return spells(marked, ["customer_id", "experience_id"], gap).rename(session="spell")
 
 
 def session_rows(src: Source) -> ibis.Table:

@@ -191,7 +191,7 @@ def _active_spells(src: Source, ids: ibis.Table | None = None) -> ibis.Table:
     users = b2c_user_facts(src)
     joined = events.join(users, events.user_id == users.customer_id)
     joined = joined.filter(joined.valid_to.isnull() | (joined.ts < joined.valid_to))
-    runs = spells(joined, "customer_id", ACTIVE_DAYS)
+    runs = spells(joined, ["customer_id"], ibis.interval(days=ACTIVE_DAYS))
     grouped = runs.group_by("customer_id", "spell").aggregate(
         partner_id=runs.partner_id.max(),
         last=runs.ts.max(),
