@@ -309,7 +309,7 @@ class Engine:
             plan,
             movements,
             build,
-            lambda t: (self._fetch_plain(t[0]), self._fetch_plain(t[1])),
+            lambda t: (self.store.frame(t[0]), self.store.frame(t[1])),
         )
         firsts = first_paid.set_index(key)["first"]
         out: list[tuple[int, str | None, float]] = []
@@ -324,11 +324,6 @@ class Engine:
                 kinds = movements.only or MOVEMENTS
                 out.append((i, None, float(sum(totals.get(kind, 0.0) for kind in kinds))))
         return pd.DataFrame(out, columns=["span", "dim", "value"])
-
-    def _fetch_plain(self, table: ibis.Table) -> pd.DataFrame:
-        with self.store.lock:
-            frame: pd.DataFrame = self.store.con.to_pandas(table)
-        return frame
 
     def _flow(self, src: Source, flow: Flow, plan: Plan) -> pd.DataFrame:
         def build() -> ibis.Table:
@@ -476,8 +471,7 @@ class Engine:
         return frame.dropna(subset=["span"]).astype({"span": int})
 
     def _fetch(self, table: ibis.Table) -> pd.DataFrame:
-        with self.store.lock:
-            frame: pd.DataFrame = self.store.con.to_pandas(table)
+        frame = self.store.frame(table)
         frame["dim"] = frame["dim"].astype(object).where(frame["dim"].notna(), None)
         return frame
 

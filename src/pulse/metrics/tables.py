@@ -198,9 +198,7 @@ def _fetch(engine: Engine, table: ibis.Table, live: bool = False) -> pd.DataFram
     waiting for a background computation (`Store.read_frame`)."""
     if live:
         return engine.store.read_frame(table)
-    with engine.store.lock:
-        frame: pd.DataFrame = engine.store.con.to_pandas(table)
-    return frame
+    return engine.store.frame(table)
 
 
 def _cell(value: Any) -> Any:

@@ -196,8 +196,7 @@ def list_targets(
     if periods is not None:
         table = table.filter(table.period.isin(list(periods)))
     table = table.select("metric", "period", "value").order_by(["metric", "period"])
-    with store.lock:
-        frame: pd.DataFrame = store.con.to_pandas(table)
+    frame = store.frame(table)
     return [
         Target(str(m), str(p), float(v)) for m, p, v in frame.itertuples(index=False, name=None)
     ]

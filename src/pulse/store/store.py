@@ -723,16 +723,20 @@ class Store:
         cur.execute(sql, params)
         return list(cur.fetchall())
 
+    def frame(self, expr: ibis.Table) -> pd.DataFrame:
+        """The rows of `expr`, run on the store's connection (one statement at a time)."""
+        with self.lock:
+            frame: pd.DataFrame = self.con.to_pandas(expr)
+        return frame
+
     def read_frame(self, expr: ibis.Table) -> pd.DataFrame:
         """The rows of `expr` as `read` reads them, without waiting for the store's lock: for
         a table of store tables computed on every view (alerts, the audit log), which would
         otherwise wait for a background computation's query. Not for a snapshot (a temporary
         table only the store's own connection sees)."""
         if self.engine != "duckdb":
-            with self.lock:
-                frame: pd.DataFrame = self.con.to_pandas(expr)
-            return frame
-        frame = self._reader().execute(self.con.compile(expr)).df()
+            return self.frame(expr)
+        frame: pd.DataFrame = self._reader().execute(self.con.compile(expr)).df()
         return frame
 
     def _reader(self) -> Any:
