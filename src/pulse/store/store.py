@@ -53,6 +53,12 @@ CLUSTER_SLICE = 500_000  # events copied in order per transaction (`Store._order
 # twice over in the minutes before midnight (today's and the next day's, `web/prime.py`).
 ASKED_KEPT = 1024
 COMPILED_KEPT = 4096  # compiled SQL remembered per store (least recently used dropped first)
+
+# Ibis merges each query's nested selects into fewer before it writes the SQL; the engines'
+# planners do the same anyway, and the merging is a sixth of compiling a page's queries (the
+# program page on a new store: 13.0 s to 11.2 s, answers the same).
+ibis.options.sql.fuse_selects = False
+
 # Re-sent messages are skipped; an entity's first-seen time only moves earlier.
 ON_CONFLICT = {
     "events": "ON CONFLICT DO NOTHING",
