@@ -201,6 +201,7 @@ def test_partner_list_shows_traits_occasions_credits_and_last_activity(store):
         group("p2", "2026-01-05", name="Ann", kind="affiliate", program_tier="power"),
         track("partner_applied", "2026-01-05", group="p2", partner_id="p2"),
         track("referral_clicked", "2026-01-25 09:30", group="p2", partner_id="p2"),
+        track("referral_clicked", "2026-02-03 10:00", group="p2", partner_id="p2"),  # after
         track("error_logged", "2026-01-26", group="platform", source="api", message="x"),
         group("p3", "2026-01-07", name="Quiet"),  # no events at all
         identify("c9", "2026-01-02", partner_id="p2"),  # a customer of p2, quiet until below
@@ -236,6 +237,24 @@ def test_partner_list_shows_traits_occasions_credits_and_last_activity(store):
     assert again["p2"]["last_activity"] == "2026-01-28T08:00:00+00:00"
     assert again["p1"] == p1
     assert store.computed - computed == 2  # the table, and its last-activity piece
+
+    # as of Feb 5 no event is after the window: read from the last-events snapshots, which a
+    # message of c9 rebuilds for c9 alone
+    later = {r["partner_id"]: r for r in table(store, "partners.list", "2026-02-05")}
+    assert later["p2"]["last_activity"] == "2026-02-03T10:00:00+00:00"
+    assert later["p1"]["last_activity"] == "2026-01-20T12:00:00+00:00"
+    builds = store.whole_builds
+    load(
+        store,
+        track("message_sent", "2026-02-04 18:00", user="c9", experience_id="e1", role="user"),
+    )
+    later = {r["partner_id"]: r for r in table(store, "partners.list", "2026-02-05")}
+    assert later["p2"]["last_activity"] == "2026-02-04T18:00:00+00:00"
+    assert (later["p1"]["last_activity"], later["p3"]["last_activity"]) == (
+        p1["last_activity"],
+        None,
+    )
+    assert store.whole_builds == builds  # rebuilt in part
 
 
 def segment_data() -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ status is its `status` trait over time; ingestion stores the lifecycle events as
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -33,6 +34,7 @@ from pulse.metrics.catalog import (
 from pulse.metrics.source import UTC_TS, Source
 from pulse.metrics.usage import occasion_activity, occasion_facts, without_nat
 from pulse.metrics.windows import instant
+from pulse.store.store import Part
 
 if TYPE_CHECKING:
     from pulse.metrics.tables import TableContext
@@ -211,9 +213,47 @@ def _occasion_counts(ctx: TableContext) -> pd.DataFrame:
 
 
 def _last_activity(ctx: TableContext) -> pd.DataFrame:
-    events = ctx.src.attributed(ctx.src.events.filter(_.type == "track"))
-    events = events.filter(events.partner_id.notnull() & (events.ts < ctx.end))
-    return ctx.fetch(events.group_by("partner_id").aggregate(last_activity=events.ts.max()))
+    """partner_id, last_activity: its last track event (its own or a customer's) before the
+    window end. Read from the last events snapshots (`_last_events`) unless one of their rows
+    is not before the end (a window in the past): then from the events themselves."""
+    src = ctx.src
+    customers = src.store.snapshot(
+        "last_customer_events",
+        partial(_last_events, src, customers=True),
+        Part("customer", "user_id"),
+    )
+    partners = src.store.snapshot(
+        "last_partner_events",
+        partial(_last_events, src, customers=False),
+        Part("partner", "partner_id"),
+    )
+    # one type for both (PostgreSQL may say a snapshot's column is not null)
+    lasts = ibis.union(*(t.mutate(ts=t.ts.cast(UTC_TS)) for t in (customers, partners)))
+    rows = lasts
+    if not ctx.fetch(lasts.filter(lasts.ts >= ctx.end).limit(1)).empty:
+        rows = src.attributed(src.events.filter(_.type == "track"))
+        rows = rows.filter(rows.partner_id.notnull() & (rows.ts < ctx.end))
+    return ctx.fetch(rows.group_by("partner_id").aggregate(last_activity=rows.ts.max()))
+
+
+def _last_events(src: Source, ids: ibis.Table | None = None, *, customers: bool) -> ibis.Table:
+    """user_id, partner_id, ts: the last track event of each customer with a partner (the
+    event's own, else the customer's: `Source.attributed`), or (not `customers`) of each
+    partner in events naming no customer; only the rows of the `ids` a write touched, if
+    given (see `Store.snapshot`: a customer's new partner touches the customer). A chat
+    message then rebuilds one customer's row, instead of a read of every event."""
+    events = src.events.filter(_.type == "track")
+    if customers:
+        events = events.filter(events.user_id.notnull())
+        if ids is not None:
+            events = events.filter(events.user_id.isin(ids.entity_id))
+        events = src.attributed(events)
+    else:
+        events = events.filter(events.user_id.isnull())
+        if ids is not None:
+            events = events.filter(events.partner_id.isin(ids.entity_id))
+    events = events.filter(events.partner_id.notnull())
+    return events.group_by("user_id", "partner_id").aggregate(ts=events.ts.max())
 
 
 def _partner_list(ctx: TableContext) -> pd.DataFrame:
