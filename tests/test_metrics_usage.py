@@ -239,6 +239,7 @@ def test_peak_hours_in_the_reporting_time_zone(store):
         gen("2026-02-09 23:45", "pub", "s1", user="u1"),
         track("chat_opened", "2026-02-14 20:10", user="u2", experience_id="e1"),  # Saturday
         track("credits_consumed", "2026-02-14 20:20", user="u2", credits=1, source="message"),
+        identify("u1", "2026-02-01", partner_id="p1"),
     )
     cells = table(store, "usage.peak_hours", "2026-02-28", window="this_month")
     assert len(cells) == 7 * 24
@@ -257,6 +258,9 @@ def test_peak_hours_in_the_reporting_time_zone(store):
         params={"event": "chat_opened"},
     )
     assert sum(r["events"] for r in chats) == 1
+    # a partner's grid: its customer u1's two generations, not u2's chat
+    mine = table(store, "usage.peak_hours", "2026-02-28", window="this_month", partner="p1")
+    assert {(r["weekday"], r["hour"]): r["events"] for r in mine if r["events"]} == {(0, 23): 2}
 
 
 def test_generation_stats_per_local_day(store):

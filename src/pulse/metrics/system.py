@@ -126,11 +126,10 @@ def _money_text(events: ibis.Table, currency: str) -> ibis.Value:
 def activity_table(ctx: TableContext) -> ibis.Table:
     """Recent activity, most recent first: user actions, system events, errors, transactions.
 
-    Health checks that passed are left out (they would drown everything else)."""
+    Health checks that passed are left out (they would drown everything else). The detail is
+    written for the rows shown only, after the window's events are cut to the latest."""
     tracked = ctx.src.events
-    events = ctx.src.attributed(ctx.in_window(tracked.filter(tracked.type == "track")))
-    events = events.mutate(partner_id=ibis.coalesce(events.partner_id, events.group_id))
-    events = ctx.scoped(events)
+    events = ctx.partner_events(ctx.in_window(tracked.filter(tracked.type == "track")))
     failed_check = (events.event == "health_check") & ~events.ok.fill_null(False)
     events = events.filter((events.event != "health_check") | failed_check)
     kind = ibis.cases(
@@ -139,7 +138,22 @@ def activity_table(ctx: TableContext) -> ibis.Table:
         (events.user_id.notnull(), "user action"),
         else_="system event",
     )
-    detail = ibis.cases(
+    events = events.mutate(type=kind, actor=ibis.coalesce(events.user_id, events.group_id))
+    for column, wanted in ctx.query.where.items():
+        if column in ("type", "actor", "event"):
+            events = events.filter(events[column] == wanted)
+    order = [ibis.desc("ts"), ibis.desc("message_id")]
+    limit = ctx.query.limit if ctx.query.limit is not None else ACTIVITY_LIMIT
+    latest = events.order_by(order).limit(limit)
+    return latest.select(
+        "ts", "message_id", "type", "actor", "event", detail=_detail(latest, ctx.src.currency)
+    ).order_by(order)
+
+
+def _detail(events: ibis.Table, currency: str) -> ibis.Value:
+    """What an activity row says: the error, the failed check's duration, the amount, the
+    credits, else the first of the event's plan, provider, target... it names."""
+    return ibis.cases(
         (
             events.event == "error_logged",
             ibis.coalesce(events.source, "").concat(
@@ -147,12 +161,12 @@ def activity_table(ctx: TableContext) -> ibis.Table:
             ),
         ),
         (
-            failed_check,
+            events.event == "health_check",  # a failed one: the passing ones are left out
             ibis.literal("health check failed after ").concat(
                 ibis.coalesce(events.duration_ms.cast("int64").cast("string"), "?"), " ms"
             ),
         ),
-        (events.amount.notnull(), _money_text(events, ctx.src.currency)),
+        (events.amount.notnull(), _money_text(events, currency)),
         (
             events.credits.notnull(),
             events.credits.cast(dt.Decimal(18, 2)).cast("string").concat(" credits"),
@@ -169,20 +183,6 @@ def activity_table(ctx: TableContext) -> ibis.Table:
             events.kind,
         ),
     )
-    log = events.select(
-        "ts",
-        "message_id",
-        type=kind,
-        actor=ibis.coalesce(events.user_id, events.group_id),
-        event=events.event,
-        detail=detail,
-    )
-    for column, wanted in ctx.query.where.items():
-        if column in ("type", "actor", "event"):
-            log = log.filter(log[column] == wanted)
-    log = log.order_by([ibis.desc("ts"), ibis.desc("message_id")])
-    limit = ctx.query.limit if ctx.query.limit is not None else ACTIVITY_LIMIT
-    return log.limit(limit)
 
 
 METRICS: tuple[Metric | Table, ...] = (

@@ -68,6 +68,15 @@ class TableContext:
             return facts
         return facts.filter(facts[column] == self.partner)
 
+    def partner_events(self, events: ibis.Table) -> ibis.Table:
+        """`events` of the queried partner: its own and its customers' (`Source.attributed`).
+        Without a partner filter, every event as it is: attributing them would join each to
+        its customer's partner for nothing (the admin's activity log, at `large` after new
+        data, a join of a month's million events)."""
+        if self.partner is None:
+            return events
+        return self.scoped(self.src.attributed(events))
+
     def in_window(self, facts: ibis.Table, column: str = "ts") -> ibis.Table:
         return facts.filter((facts[column] >= self.start) & (facts[column] < self.end))
 

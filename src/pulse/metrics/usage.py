@@ -351,7 +351,7 @@ def _peak_hours(ctx: TableContext) -> pd.DataFrame:
     """Events per weekday (0 = Monday) × hour in the reporting time zone; all 168 cells."""
     wanted = ctx.params.get("event")
     names = tuple(n.strip() for n in wanted.split(",")) if wanted else USAGE_EVENTS
-    events = ctx.in_window(ctx.scoped(ctx.src.attributed(ctx.src.track(*names))))
+    events = ctx.partner_events(ctx.in_window(ctx.src.track(*names)))
     local = local_time(ctx.query.tz, events.ts)
     cells = events.select(weekday=local.day_of_week.index(), hour=local.hour())
     counted = ctx.fetch(cells.group_by("weekday", "hour").aggregate(events=cells.count()))
