@@ -8,7 +8,9 @@ import json
 import re
 from typing import Any
 
+import altair as alt
 import httpx
+import jsonschema
 import pandas as pd
 import pytest
 
@@ -40,27 +42,28 @@ def bars(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 # -- funnels ---------------------------------------------------------------------------------
 
+FUNNEL = {
+    "table": "t.funnel",
+    "label": "Funnel",
+    "columns": [
+        {"name": "step", "label": "Step", "unit": "text"},
+        {"name": "count", "label": "Count", "unit": "count"},
+        {"name": "step_rate", "label": "Step rate", "unit": "percent"},
+        {"name": "rate_from_clicks", "label": "Rate from clicks", "unit": "percent"},
+    ],
+    "rows": [
+        {"step": "clicks", "count": 200, "step_rate": 100, "rate_from_clicks": 100},
+        {"step": "signups", "count": 50, "step_rate": 25, "rate_from_clicks": 25},
+        {"step": "paid", "count": 5, "step_rate": 10, "rate_from_clicks": 2.5},
+    ],
+}
+
 
 def test_funnel_chart_hand_worked() -> None:
     """Clicks 200 → sign-ups 50 (25 % of clicks) → paid 5 (10 % of sign-ups, 2.5 % of clicks):
     bars centred on 0 (-100..100, -25..25, -2.5..2.5), each labelled with its count and, after
     the first step, the rate from the step before; hover shows both rates."""
-    answer = {
-        "table": "t.funnel",
-        "label": "Funnel",
-        "columns": [
-            {"name": "step", "label": "Step", "unit": "text"},
-            {"name": "count", "label": "Count", "unit": "count"},
-            {"name": "step_rate", "label": "Step rate", "unit": "percent"},
-            {"name": "rate_from_clicks", "label": "Rate from clicks", "unit": "percent"},
-        ],
-        "rows": [
-            {"step": "clicks", "count": 200, "step_rate": 100, "rate_from_clicks": 100},
-            {"step": "signups", "count": 50, "step_rate": 25, "rate_from_clicks": 25},
-            {"step": "paid", "count": 5, "step_rate": 10, "rate_from_clicks": 2.5},
-        ],
-    }
-    spec = charts.funnel_chart(answer)
+    spec = charts.funnel_chart(FUNNEL)
     shown = [(b["step"], b["left"], b["right"], b["text"]) for b in bars(spec)]
     assert shown == [
         ("Clicks", -100, 100, "200"),
@@ -73,6 +76,29 @@ def test_funnel_chart_hand_worked() -> None:
     assert bar_layer["encoding"]["y"]["sort"] == ["Clicks", "Signups", "Paid"]  # table order
     tips = [t["title"] for t in bar_layer["encoding"]["tooltip"]]
     assert tips == ["Step", "Count", "Step rate", "Rate from clicks"]
+
+
+def test_chart_specs_are_valid_vega_lite() -> None:
+    """Specs are written without Altair's validation (about 10 ms a chart with its data inline,
+    on every page after new data): the Vega-Lite schema checks each kind of chart here."""
+    validator = jsonschema.Draft7Validator(alt.load_schema())
+    flow, stock = CATALOG.metrics["customers.new"], CATALOG.metrics["customers.total"]
+    series = {
+        "series": [{"period": "2026-01-01", "value": 3}, {"period": "2026-01-02", "value": None}]
+    }
+    breakdown = {"by": "status", "rows": [{"key": "active", "value": 2}, {"key": None, "value": 1}]}
+    specs = {
+        "bars": charts.series_chart(flow, series, "day", cumulative=False),
+        "cumulated": charts.series_chart(flow, series, "day", cumulative=True),
+        "line": charts.series_chart(stock, series, "week", cumulative=False),
+        "breakdown": charts.breakdown_chart(flow, breakdown),
+        "funnel": charts.funnel_chart(FUNNEL),
+    }
+    assert specs["bars"]["mark"]["type"] == "bar" and specs["line"]["mark"]["type"] == "line"
+    for kind, spec in specs.items():
+        assert [e.message for e in validator.iter_errors(spec)] == [], kind
+    specs["bars"]["mark"]["type"] = "bars"  # what the schema would catch
+    assert not validator.is_valid(specs["bars"])
 
 
 @pytest.mark.parametrize(
