@@ -18,6 +18,8 @@ def test_a_new_connection_runs_the_sql_another_compiled(store: Store) -> None:
     assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
     assert store.compiled is not None and store.compiled.compiles > 0
     load(store, identify("c2", "2026-02-02", status="trial"))  # the kept answer is stale
+    assert store.execute("SELECT count(*) FROM pulse_compiled") == [(0,)]  # waiting to be kept
+    store.flush_kept()  # as the refresher does at its next look, priming after a page, or close
     second = connect(store.url)
     try:
         assert ask(second, "customers.total", "2026-02-28", "this_month")["value"] == 2
@@ -46,8 +48,11 @@ def test_the_digest_names_the_expression_not_its_build(store: Store) -> None:
 def test_a_customer_deletion_erases_the_kept_sql(store: Store) -> None:
     load(store, identify("c1", "2026-02-01", status="active"))
     ask(store, "customers.total", "2026-02-28", "this_month")
+    store.flush_kept()
     assert store.execute("SELECT count(*) FROM pulse_compiled")[0][0] > 0
+    ask(store, "customers.total", "2026-01-31", "this_month")  # its SQL waits to be kept
     gdpr.delete_customer(store, "c1")
+    store.flush_kept()  # nothing waits any more
     assert store.execute("SELECT count(*) FROM pulse_compiled")[0][0] == 0
 
 
@@ -56,5 +61,6 @@ def test_sql_kept_over_two_weeks_ago_is_dropped(store: Store) -> None:
     store.execute("INSERT INTO pulse_compiled VALUES ('old', 'SELECT 1', ?)", (old,))
     load(store, identify("c1", "2026-02-01", status="active"))
     ask(store, "customers.total", "2026-02-28", "this_month")  # keeps its SQL, drops the old
+    store.flush_kept()
     keys = [k for (k,) in store.execute("SELECT key FROM pulse_compiled")]
     assert keys and "old" not in keys

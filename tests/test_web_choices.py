@@ -63,6 +63,7 @@ def test_a_typed_name_resolves_to_its_id() -> None:
 def test_a_picker_list_is_kept_for_the_next_start(store: Store) -> None:
     made(store)
     listed = choices(store, "partner", STAFF)
+    store.flush_kept()  # as it is when the first process closes
     second = connect(store.url)
     try:
         assert choices(second, "partner", STAFF) == listed

@@ -17,7 +17,7 @@ import enum
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.operations as ops
 from ibis.common.grounds import Concrete
 
-from pulse.store.kept import code_digest
+from pulse.store.kept import WriteBehind, code_digest
 
 if TYPE_CHECKING:
     from pulse.store.store import Store
@@ -53,6 +53,10 @@ class KeptSql:
 
     store: Store
     _pruned: date | None = None  # the day older SQL was last deleted on (once a day)
+    waiting: WriteBehind = field(init=False)  # rows to keep, written later
+
+    def __post_init__(self) -> None:
+        self.waiting = WriteBehind(self.store, self._write, "compiled queries")
 
     def get(self, digest: str) -> str | None:
         try:
@@ -63,15 +67,15 @@ class KeptSql:
         return str(rows[0][0]) if rows else None
 
     def put(self, digest: str, sql: str) -> None:
+        self.waiting.add((digest, sql, datetime.now(UTC)))
+
+    def _write(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
         now = datetime.now(UTC)
-        try:
-            with self.store.transaction() as cur:
-                if self._pruned != now.date():
-                    cur.execute(self.store.placeholders(_PRUNE), (now - timedelta(KEPT_DAYS),))
-                    self._pruned = now.date()
-                cur.execute(self.store.placeholders(_PUT), (digest, sql, now))
-        except Exception:  # as in `get`
-            log.warning("keeping SQL failed", exc_info=True)
+        if self._pruned != now.date():
+            cur.execute(self.store.placeholders(_PRUNE), (now - timedelta(KEPT_DAYS),))
+            self._pruned = now.date()
+        for row in rows:
+            cur.execute(self.store.placeholders(_PUT), row)
 
 
 def sql_digest(op: ops.Node, limit: Any) -> str | None:

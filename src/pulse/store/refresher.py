@@ -54,6 +54,7 @@ class Refresher:
         ahead = self.store.max_age / 2  # refresh expiring answers halfway through their life
         waited = 0.0
         while not self._stop.wait(self.poll):
+            self.store.flush_kept()  # what views computed since the last look
             waited += self.poll
             changed = self.store.data_version != seen
             due = not math.isinf(ahead) and waited >= ahead

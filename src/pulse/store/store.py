@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from pulse.store.kept import BUMP_STAMP, MISSING, KeptAnswers
+from pulse.store.kept import BUMP_STAMP, MISSING, KeptAnswers, WriteBehind
 from pulse.store.kept_sql import KeptSql, sql_digest
 from pulse.store.lock import FairLock
 from pulse.store.schema import LATEST, MIGRATIONS
@@ -211,6 +211,9 @@ class Store:
                     self._changes.popitem(last=False)
                 if erasing:
                     self._erased = self.data_version
+            if erasing:  # what waits to be kept may name the customer (the kept go too)
+                for rows in self._waiting():
+                    rows.drop()
             cur.execute(BUMP_STAMP)
 
     def reads(self, tokens: Reads) -> None:
@@ -489,6 +492,7 @@ class Store:
                 log.exception("refreshing %r failed", key)
                 continue
             done += 1
+        self.flush_kept()
         return done
 
     # -- the order events are stored in ----------------------------------------------------------
@@ -755,7 +759,20 @@ class Store:
                 self._reader_cursors.append(cur)
         return cur
 
+    def _waiting(self) -> list[WriteBehind]:
+        """The answers and compiled SQL waiting to be kept (see `kept.WriteBehind`)."""
+        waiting = [self.kept.waiting] if self.kept is not None else []
+        if self.compiled is not None and self.compiled.kept_sql is not None:
+            waiting.append(self.compiled.kept_sql.waiting)
+        return waiting
+
+    def flush_kept(self) -> None:
+        """Write the answers and compiled SQL waiting to be kept."""
+        for rows in self._waiting():
+            rows.flush()
+
     def close(self) -> None:
+        self.flush_kept()
         with self.lock:
             for cur in self._reader_cursors:
                 cur.close()

@@ -87,6 +87,7 @@ def prime_page(
             table = CATALOG.tables.get(view.table)
             if table is not None and not view.on_demand:
                 ask(view.table, partial(table_answer, engine, scope, table, dict(view.params)))
+    store.flush_kept()
     return asked
 
 
