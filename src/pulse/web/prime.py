@@ -87,7 +87,6 @@ def prime_page(
             table = CATALOG.tables.get(view.table)
             if table is not None and not view.on_demand:
                 ask(view.table, partial(table_answer, engine, scope, table, dict(view.params)))
-    store.flush_kept()
     return asked
 
 
@@ -103,7 +102,9 @@ def prime(
     scope = default_scope(settings.tz)
     if as_of is not None:
         scope = dataclasses.replace(scope, as_of=as_of)
-    return sum(prime_page(store, settings, page, scope, stop) for page in pages)
+    asked = sum(prime_page(store, settings, page, scope, stop) for page in pages)
+    store.flush_kept()  # for the next start, without waiting for the refresher's next look
+    return asked
 
 
 def until_next_day(now: datetime, day: date) -> float:
