@@ -40,12 +40,16 @@ FORGET_ALL = "DELETE FROM pulse_answers"
 _GET = "SELECT answer FROM pulse_answers WHERE key = ? AND stamp = ?"
 _ALL = "SELECT key, answer FROM pulse_answers WHERE stamp = ?"
 # Written only if the data did not change while it was computed: a stale answer is never stored.
+# {rows}: one `_ROW` per answer (see `insert_rows`).
 _PUT = (
     "INSERT INTO pulse_answers (key, stamp, answer, computed_at) "
-    "SELECT ?, value, ?, ? FROM pulse_state WHERE name = 'data' AND value = ? "
+    "SELECT v.key, s.value, v.answer, v.computed "
+    "FROM (VALUES {rows}) AS v(key, answer, computed, stamp) "
+    "JOIN pulse_state AS s ON s.name = 'data' AND s.value = v.stamp "
     "ON CONFLICT (key) DO UPDATE SET stamp = excluded.stamp, answer = excluded.answer, "
     "computed_at = excluded.computed_at"
 )
+_ROW = "(CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS TIMESTAMPTZ), CAST(? AS BIGINT))"
 
 
 @cache
@@ -167,8 +171,17 @@ class KeptAnswers:
                 self.store.placeholders("DELETE FROM pulse_answers WHERE stamp < ?"), (stamp,)
             )
             self._pruned = stamp
-        for row in rows:
-            cur.execute(self.store.placeholders(_PUT), row)
+        insert_rows(self.store, cur, _PUT, _ROW, rows)
+
+
+def insert_rows(store: Store, cur: Any, sql: str, row: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run `sql` once for all `rows`, its `{rows}` spelled as one `row` each, one per key
+    (their first item; the last row of a key: a question computed again before they were
+    written). One INSERT ... ON CONFLICT costs DuckDB 3–4 ms whatever its size: 64 in one
+    statement take about 0.3 ms each."""
+    latest = list({r[0]: r for r in rows}.values())
+    spelled = sql.format(rows=", ".join([row] * len(latest)))
+    cur.execute(store.placeholders(spelled), [value for r in latest for value in r])
 
 
 def key_digest(key: Hashable) -> str | None:

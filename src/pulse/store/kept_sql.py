@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.operations as ops
 from ibis.common.grounds import Concrete
 
-from pulse.store.kept import WriteBehind, code_digest
+from pulse.store.kept import WriteBehind, code_digest, insert_rows
 
 if TYPE_CHECKING:
     from pulse.store.store import Store
@@ -36,9 +36,9 @@ FORGET_COMPILED = "DELETE FROM pulse_compiled"
 KEPT_DAYS = 14  # a query's literals hold its dates: older SQL is rarely asked again
 _GET = "SELECT sql FROM pulse_compiled WHERE key = ?"
 _PUT = (
-    "INSERT INTO pulse_compiled (key, sql, compiled_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (key) DO NOTHING"
+    "INSERT INTO pulse_compiled (key, sql, compiled_at) VALUES {rows} ON CONFLICT (key) DO NOTHING"
 )
+_ROW = "(CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS TIMESTAMPTZ))"
 _PRUNE = "DELETE FROM pulse_compiled WHERE compiled_at < ?"
 
 
@@ -74,8 +74,7 @@ class KeptSql:
         if self._pruned != now.date():
             cur.execute(self.store.placeholders(_PRUNE), (now - timedelta(KEPT_DAYS),))
             self._pruned = now.date()
-        for row in rows:
-            cur.execute(self.store.placeholders(_PUT), row)
+        insert_rows(self.store, cur, _PUT, _ROW, rows)
 
 
 def sql_digest(op: ops.Node, limit: Any) -> str | None:
