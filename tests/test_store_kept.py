@@ -35,7 +35,7 @@ def test_an_answer_outlives_the_connection_that_computed_it(store):
     assert ask(store, "customers.total", "2026-02-28", "this_month")["value"] == 1
     computed = store.computed  # the answer and its building blocks
     assert store.execute("SELECT count(*) FROM pulse_answers") == [(0,)]  # waiting to be kept
-    store.flush_kept()  # as the refresher does at its next look, priming after a page, or close
+    store.flush_kept()  # as the refresher does at its next look, priming when done, or close
     with another(store) as second:
         assert ask(second, "customers.total", "2026-02-28", "this_month")["value"] == 1
         assert second.computed == 0  # read, not computed

@@ -19,7 +19,7 @@ def test_a_new_connection_runs_the_sql_another_compiled(store: Store) -> None:
     assert store.compiled is not None and store.compiled.compiles > 0
     load(store, identify("c2", "2026-02-02", status="trial"))  # the kept answer is stale
     assert store.execute("SELECT count(*) FROM pulse_compiled") == [(0,)]  # waiting to be kept
-    store.flush_kept()  # as the refresher does at its next look, priming after a page, or close
+    store.flush_kept()  # as the refresher does at its next look, priming when done, or close
     second = connect(store.url)
     try:
         assert ask(second, "customers.total", "2026-02-28", "this_month")["value"] == 2

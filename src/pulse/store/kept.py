@@ -68,11 +68,11 @@ def code_digest() -> str:
 
 @dataclass
 class WriteBehind:
-    """Rows to keep in the store, written many in one transaction: a commit costs about 3 ms on
-    DuckDB (it syncs its log), more than the row it writes, and a page keeps dozens of answers
-    and compiled queries. They are written once FLUSH_AT wait, or when one more comes after the
-    oldest waited FLUSH_AFTER seconds, and by `flush` (`Store.flush_kept`: when the store
-    closes, after a page is primed, at each look of the refresher). What waits only saves
+    """Rows to keep in the store, written many in one statement (`insert_rows`): each INSERT
+    costs DuckDB 3–4 ms whatever its size, and a page keeps dozens of answers and compiled
+    queries. They are written once FLUSH_AT wait, or when one more comes after the oldest
+    waited FLUSH_AFTER seconds, and by `flush` (`Store.flush_kept`: when the store closes,
+    after priming, after a refresh and at each look of the refresher). What waits only saves
     another process work: lost with this one, it is computed again. A failed write is logged
     and dropped for the same reason."""
 
