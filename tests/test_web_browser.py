@@ -162,6 +162,7 @@ def test_tables_sort_on_header_click(tab: tuple[Any, Watch]) -> None:
 def test_quick_help_and_chart_values_on_hover(tab: tuple[Any, Watch]) -> None:
     page, watch = tab
     page.goto(f"/partner?as_of={AS_OF}")
+    ready_tile(page, "customers.total")  # a tile filled after the hover would drop it
     help_icon = page.locator('.tile[data-metric="customers.total"] .help')
     assert not help_icon.locator(".tip").is_visible()
     help_icon.hover()
